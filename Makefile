@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DATA_DIR ?= ../shared/data
+
+.PHONY: run test chat train-names train-sentiment lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m bot run
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+chat: $(STAMP)
+	$(PY) -m bot chat
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+train-names: $(STAMP)
+	$(PY) -m ml train-names --data $(DATA_DIR)/names/makemore/names.txt --style en --out ml/checkpoints/names-en.pt
+	$(PY) -m ml train-names --data $(DATA_DIR)/names/ru/ru_first_names_male.txt $(DATA_DIR)/names/ru/ru_first_names_female.txt --style ru --out ml/checkpoints/names-ru.pt
+
+bench: $(STAMP)
+	$(PY) bench/names.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
