@@ -1,0 +1,124 @@
+"""Building the PTB Application: services, start-up/shut-down hooks, and every handler.
+
+``register_handlers`` is the one place a new command is wired in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.repository import SettingsRepository
+from bot.handlers import basics, names, settings
+from bot.services import Services
+from bot.services.names import NameService
+from bot.texts import t
+from ml.names.model import NameModel
+from ml.names.registry import load_all_styles
+
+log = logging.getLogger(__name__)
+
+# (command, text key) in menu order; the same list feeds both languages' menus.
+MENU = [
+    ("name", "cmd_name"),
+    ("style", "cmd_style"),
+    ("temp", "cmd_temp"),
+    ("language", "cmd_language"),
+    ("help", "cmd_help"),
+    ("start", "cmd_start"),
+]
+GROUP_MENU = ["name", "help"]
+
+
+@dataclass
+class Models:
+    """Every checkpoint the bot serves, loaded once and shared by Applications."""
+
+    names: dict[str, NameModel]
+
+
+def load_models(checkpoint_dir: Path) -> Models:
+    return Models(names=load_all_styles(checkpoint_dir))
+
+
+def register_handlers(app: Application) -> None:
+    app.add_handler(CommandHandler("start", basics.start_command))
+    app.add_handler(CommandHandler("help", basics.help_command))
+    app.add_handler(CommandHandler("name", names.name_command))
+    app.add_handler(CommandHandler("temp", settings.temp_command))
+    app.add_handler(CommandHandler("style", settings.style_command))
+    app.add_handler(CommandHandler(["language", "lang"], settings.language_command))
+    app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^(temp|style|lang):"))
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, basics.unknown_command)
+    )
+    app.add_error_handler(basics.on_error)
+
+
+async def set_command_menus(app: Application) -> None:
+    """Register the command menu in English (default) and Russian, private and group."""
+    for lang in ("en", "ru"):
+        code = None if lang == "en" else lang
+        commands = [BotCommand(cmd, t(lang, key)) for cmd, key in MENU]
+        group = [c for c in commands if c.command in GROUP_MENU]
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+        await app.bot.set_my_commands(
+            group, scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
+
+
+async def on_startup(app: Application) -> None:
+    await upgrade_to_head(app.bot_data["database_url"])
+    await set_command_menus(app)
+    me = app.bot
+    log.info(
+        "bot @%s ready with name styles %s",
+        me.username,
+        ", ".join(app.bot_data["services"].names.styles),
+    )
+
+
+async def on_shutdown(app: Application) -> None:
+    await app.bot_data["engine"].dispose()
+
+
+def build_application(settings: Settings, models: Models | None = None) -> Application:
+    """A ready-to-start Application; pass ``models`` to share loaded checkpoints (tests, chat)."""
+    models = models or load_models(settings.checkpoint_dir)
+    engine = create_engine(settings.database_url)
+    services = Services(
+        names=NameService(models.names),
+        settings=SettingsRepository(session_factory(engine)),
+    )
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(16)
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    app.bot_data.update(services=services, engine=engine, database_url=settings.database_url)
+    register_handlers(app)
+    return app
+
+
+def run_polling(settings: Settings) -> None:
+    app = build_application(settings)
+    app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,68 @@
+"""Engine, sessions and schema upgrades.
+
+SQLite gets WAL (readers don't block the writer), a busy timeout (a second writer waits instead
+of failing with "database is locked") and foreign keys, on every new connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+BUSY_TIMEOUT_MS = 5000
+
+
+def ensure_sqlite_folder(database_url: str) -> None:
+    """Create the folder of a file-based SQLite database so a fresh checkout just runs."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    ensure_sqlite_folder(database_url)
+    engine = create_async_engine(database_url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url)
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade_sync(database_url: str, revision: str = "head") -> None:
+    ensure_sqlite_folder(database_url)
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade_sync(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_to_head(database_url: str) -> None:
+    """Run Alembic in a worker thread: its async env starts its own event loop there."""
+    await asyncio.to_thread(upgrade_sync, database_url, "head")

@@ -1,0 +1,47 @@
+"""Queries, one small class per table family; handlers never touch SQL directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.db.models import UserSettings
+
+DEFAULT_TEMPERATURE = 1.0
+
+
+@dataclass(frozen=True)
+class UserPrefs:
+    """A user's settings with defaults filled in (style/language None = not chosen yet)."""
+
+    user_id: int
+    temperature: float = DEFAULT_TEMPERATURE
+    style: str | None = None
+    language: str | None = None
+
+
+class SettingsRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self.sessions = sessions
+
+    async def get(self, user_id: int) -> UserPrefs:
+        async with self.sessions() as session:
+            row = await session.get(UserSettings, user_id)
+            if row is None:
+                return UserPrefs(user_id)
+            return UserPrefs(user_id, row.temperature, row.style, row.language)
+
+    async def update(self, user_id: int, **changes: object) -> UserPrefs:
+        """Set some of temperature/style/language, creating the row on first use."""
+        allowed = {"temperature", "style", "language"}
+        if unknown := set(changes) - allowed:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        async with self.sessions() as session, session.begin():
+            row = await session.get(UserSettings, user_id)
+            if row is None:
+                row = UserSettings(user_id=user_id, temperature=DEFAULT_TEMPERATURE)
+                session.add(row)
+            for key, value in changes.items():
+                setattr(row, key, value)
+        return UserPrefs(user_id, row.temperature, row.style, row.language)

@@ -1,0 +1,57 @@
+"""/start, /help, unknown commands, plain chatter, and the error handler."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import caller, reply, services
+from bot.texts import format_temperature, pick_language, style_title, t
+
+log = logging.getLogger(__name__)
+
+
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: a welcome in the user's language with the current settings."""
+    who = await caller(update, context)
+    user = update.effective_user
+    style = services(context).names.resolve_style(who.prefs.style, who.lang)
+    await reply(
+        update,
+        t(
+            who.lang,
+            "start",
+            name=html.escape(user.first_name if user else "friend"),
+            style=style_title(who.lang, style),
+            temperature=format_temperature(who.prefs.temperature),
+        ),
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await caller(update, context)
+    await reply(update, t(who.lang, "help"))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await caller(update, context)
+    await reply(update, t(who.lang, "unknown_command"))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (the token is redacted by the log filter) and apologise to the user."""
+    log.error("handler failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    user = update.effective_user
+    lang = pick_language(None, user.language_code if user else None)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(t(lang, "error"), show_alert=True)
+        else:
+            await context.bot.send_message(update.effective_chat.id, t(lang, "error"))
+    except Exception:  # the apology itself failed (network, chat gone): nothing more to do
+        log.warning("could not send the error apology", exc_info=True)

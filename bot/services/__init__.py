@@ -1,0 +1,18 @@
+"""Services: what the bot can do, with no Telegram types in sight.
+
+Handlers parse an update, call one of these, and format the answer. ``Services`` bundles them
+so the Application carries a single object in ``bot_data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db.repository import SettingsRepository
+from bot.services.names import NameService
+
+
+@dataclass
+class Services:
+    names: NameService
+    settings: SettingsRepository

@@ -1,0 +1,106 @@
+"""Name generation for the bot: validation with friendly reasons, inference off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from dataclasses import dataclass
+
+from ml.names.model import NameModel
+from ml.names.registry import STYLES, style_accepting
+from ml.names.sample import MAX_TEMPERATURE, MIN_TEMPERATURE, GeneratedName, sample_names
+from ml.names.vocab import normalize_name
+
+DEFAULT_COUNT = 8
+
+
+class NameRequestError(Exception):
+    """A request we refuse, with what the user needs to fix it.
+
+    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        chars: list[str] | None = None,
+        suggested_style: str | None = None,
+        limit: int = 0,
+    ) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.chars = chars or []
+        self.suggested_style = suggested_style
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class NameBatch:
+    style: str
+    prefix: str  # as the user typed it, cleaned of extra spaces
+    temperature: float
+    names: list[GeneratedName]
+
+
+def describe_char(ch: str) -> str:
+    """How to show a rejected character: itself when printable, else its code point."""
+    if ch.isprintable() and not ch.isspace():
+        return ch
+    return f"U+{ord(ch):04X}"
+
+
+class NameService:
+    def __init__(self, models: dict[str, NameModel]) -> None:
+        if not models:
+            raise ValueError("no name models loaded: ml/checkpoints/names-*.pt are missing")
+        self.models = models
+
+    @property
+    def styles(self) -> list[str]:
+        return [style for style in STYLES if style in self.models]
+
+    def default_style(self, language: str | None) -> str:
+        if language == "ru" and "ru" in self.models:
+            return "ru"
+        return "en" if "en" in self.models else self.styles[0]
+
+    def resolve_style(self, style: str | None, language: str | None) -> str:
+        return style if style in self.models else self.default_style(language)
+
+    def max_prefix_length(self, style: str) -> int:
+        return self.models[style].max_length - 1
+
+    def validate(self, style: str, prefix: str) -> str:
+        """The cleaned prefix, or NameRequestError saying what is wrong with it."""
+        if style not in self.models:
+            raise NameRequestError("unknown_style")
+        cleaned = " ".join(prefix.split())
+        limit = self.max_prefix_length(style)
+        if len(cleaned) > limit:
+            raise NameRequestError("too_long", limit=limit)
+        bundle = self.models[style]
+        normalized = normalize_name(unicodedata.normalize("NFC", cleaned))
+        unknown = bundle.vocab.unknown_chars(normalized)
+        if unknown:
+            raise NameRequestError(
+                "bad_chars",
+                chars=[describe_char(ch) for ch in unknown[:6]],
+                suggested_style=style_accepting(normalized, self.models, exclude=style),
+            )
+        return unicodedata.normalize("NFC", cleaned)
+
+    async def generate(
+        self,
+        style: str,
+        prefix: str,
+        temperature: float,
+        count: int = DEFAULT_COUNT,
+        seed: int | None = None,
+    ) -> NameBatch:
+        cleaned = self.validate(style, prefix)
+        temperature = min(MAX_TEMPERATURE, max(MIN_TEMPERATURE, temperature))
+        names = await asyncio.to_thread(
+            sample_names, self.models[style], cleaned, count, temperature, seed
+        )
+        return NameBatch(style, cleaned, temperature, names)

@@ -1,0 +1,75 @@
+"""Small helpers shared by the name and sentiment trainers: seeding, data paths, reports.
+
+Kept here so both training scripts write metrics and loss curves the same way, and so that
+every command finds the shared datasets by one rule (flag, then ``NAMECRAFT_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DATA_DIR_ENV = "NAMECRAFT_DATA_DIR"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the datasets live: an explicit flag wins, then the env var, then ../shared/data."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python and torch; return a dedicated generator for shuffling and sampling."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def save_training_report(
+    out_prefix: Path,
+    history: list[dict[str, float]],
+    metrics: dict[str, Any],
+    title: str,
+) -> tuple[Path, Path]:
+    """Write ``<prefix>.metrics.json`` and ``<prefix>.loss.png`` beside the checkpoint.
+
+    ``history`` is one dict per evaluation point with at least ``step`` and any of
+    ``train_loss`` / ``val_loss``; metrics is whatever the trainer wants to record.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path = out_prefix.with_suffix(".metrics.json")
+    plot_path = out_prefix.with_suffix(".loss.png")
+    metrics_path.write_text(
+        json.dumps({**metrics, "history": history}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, style in (("train_loss", "-"), ("val_loss", "o-")):
+        points = [(h["step"], h[key]) for h in history if key in h]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, style, label=key.replace("_", " "), markersize=3)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(plot_path, dpi=110)
+    plt.close(fig)
+    return metrics_path, plot_path

@@ -1,0 +1,68 @@
+"""Which name styles ship, and where their checkpoints live.
+
+Adding a style means training ``names-<id>.pt`` into the checkpoints folder and adding a line
+here; the bot and the CLI read this table and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ml.names.model import NameModel
+from ml.names.vocab import normalize_name
+
+DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    id: str
+    title_en: str
+    title_ru: str
+    flag: str
+
+
+STYLES: dict[str, StyleInfo] = {
+    "en": StyleInfo("en", "English", "Английские", "🇬🇧"),
+    "ru": StyleInfo("ru", "Russian", "Русские", "🇷🇺"),
+}
+
+
+class StyleNotFound(LookupError):
+    """No checkpoint for the asked style."""
+
+
+def checkpoint_path(style: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> Path:
+    return Path(checkpoint_dir) / f"names-{style}.pt"
+
+
+def load_style(style: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> NameModel:
+    path = checkpoint_path(style, checkpoint_dir)
+    if style not in STYLES or not path.exists():
+        raise StyleNotFound(f"unknown style {style!r}; shipped styles: {', '.join(STYLES)}")
+    return NameModel.load(path)
+
+
+def load_all_styles(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> dict[str, NameModel]:
+    """Every shipped style that has a checkpoint on disk, loaded once."""
+    return {
+        style: NameModel.load(checkpoint_path(style, checkpoint_dir))
+        for style in STYLES
+        if checkpoint_path(style, checkpoint_dir).exists()
+    }
+
+
+def style_accepting(prefix: str, models: dict[str, NameModel], exclude: str = "") -> str | None:
+    """The first style (other than ``exclude``) whose alphabet covers the whole prefix."""
+    normalized = normalize_name(prefix)
+    for style, bundle in models.items():
+        if style != exclude and not bundle.vocab.unknown_chars(normalized):
+            return style
+    return None
+
+
+def suggest_style(
+    prefix: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, exclude: str = ""
+) -> str | None:
+    return style_accepting(prefix, load_all_styles(checkpoint_dir), exclude)
