@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +124,28 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
 def run_polling(settings: Settings) -> None:
     app = build_application(settings)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+@asynccontextmanager
+async def polling(app: Application, poll_timeout: float = 1.0) -> AsyncIterator[Application]:
+    """Run ``app`` with long polling inside the current event loop, like ``run_polling`` does.
+
+    ``run_polling`` owns the loop and blocks; the terminal chat and the end-to-end tests need
+    the same start-up (including ``post_init``: migrations, command menus) inside their loop.
+    """
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0.0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+    )
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -1,0 +1,119 @@
+"""`python -m bot run` as a real process, configuration, logging hygiene and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from bot.db.engine import downgrade_sync, upgrade_sync, upgrade_to_head
+from bot.db.repository import SettingsRepository
+from bot.fake_api import FakeBotApi
+from bot.logging_setup import RedactTokenFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_LOOKING_TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    env.update(PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+async def test_run_without_token_explains_and_exits_2(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=clean_env(), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0] and "BotFather" in lines[0]
+
+
+async def test_real_process_answers_over_http_and_never_logs_token(tmp_path: Path) -> None:
+    async with FakeBotApi(token=REAL_LOOKING_TOKEN) as api:
+        env = clean_env(
+            TELEGRAM_BOT_TOKEN=REAL_LOOKING_TOKEN,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+            LOG_LEVEL="DEBUG",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            since = api.mark()
+            api.send_message("/start")
+            reply = await api.wait_for_reply(1001, since=since, timeout=90)
+            assert "Namecraft" in reply["text"]
+            since = api.mark()
+            api.send_message("/name Ser")
+            reply = await api.wait_for_reply(1001, since=since, timeout=30)
+            assert "Ser" in reply["text"]
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = await asyncio.wait_for(process.communicate(), 60)
+    log = output.decode()
+    assert "getUpdates" in log or "Application started" in log, log[-2000:]  # it did log
+    assert REAL_LOOKING_TOKEN not in log
+    assert REAL_LOOKING_TOKEN.split(":")[1] not in log
+    assert (tmp_path / "run.db").exists()
+
+
+def test_redaction_filter_hides_token_in_messages_and_args() -> None:
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1,
+        "HTTP Request: POST %s", (f"https://api.telegram.org/bot{REAL_LOOKING_TOKEN}/getMe",),
+        None,
+    )  # fmt: skip
+    RedactTokenFilter(REAL_LOOKING_TOKEN).filter(record)
+    assert REAL_LOOKING_TOKEN not in record.getMessage()
+    assert "<token>" in record.getMessage()
+
+
+def test_migration_upgrade_and_downgrade(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    sync_url = url.replace("+aiosqlite", "")
+    upgrade_sync(url)
+    engine = create_engine(sync_url)
+    tables = set(inspect(engine).get_table_names())
+    assert {"user_settings", "alembic_version"} <= tables
+    columns = {c["name"] for c in inspect(engine).get_columns("user_settings")}
+    assert {"user_id", "temperature", "style", "language"} <= columns
+    downgrade_sync(url, "base")
+    assert "user_settings" not in set(inspect(engine).get_table_names())
+    upgrade_sync(url)
+    assert "user_settings" in set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+async def test_settings_repository_round_trip_and_wal(tmp_path: Path) -> None:
+    from bot.db.engine import create_engine as create_async
+    from bot.db.engine import session_factory
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    await upgrade_to_head(url)
+    engine = create_async(url)
+    repo = SettingsRepository(session_factory(engine))
+    assert (await repo.get(5)).temperature == 1.0
+    await repo.update(5, temperature=0.4, style="ru")
+    prefs = await repo.get(5)
+    assert (prefs.temperature, prefs.style, prefs.language) == (0.4, "ru", None)
+    with pytest.raises(ValueError):
+        await repo.update(5, token="x")
+    async with engine.connect() as conn:
+        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    assert mode == "wal" and timeout >= 1000
+    await engine.dispose()
