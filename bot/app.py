@@ -18,19 +18,26 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.favorites import FavoritesRepository
+from bot.db.game import GameRepository
 from bot.db.repository import SettingsRepository
-from bot.handlers import basics, names, settings
+from bot.handlers import basics, favorites, game, inline, names, reviews, settings
 from bot.services import Services
+from bot.services.favorites import FavoritesService
+from bot.services.game import GAME_SECONDS, GameService
 from bot.services.names import NameService
+from bot.services.sentiment import SentimentService
 from bot.texts import t
 from ml.names.model import NameModel
 from ml.names.registry import load_all_styles
+from ml.sentiment import SentimentClassifier
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +46,18 @@ MENU = [
     ("name", "cmd_name"),
     ("style", "cmd_style"),
     ("temp", "cmd_temp"),
+    ("review", "cmd_review"),
+    ("favorites", "cmd_favorites"),
+    ("export", "cmd_export"),
+    ("game", "cmd_game"),
+    ("reveal", "cmd_reveal"),
+    ("top", "cmd_top"),
     ("language", "cmd_language"),
     ("help", "cmd_help"),
     ("start", "cmd_start"),
 ]
-GROUP_MENU = ["name", "help"]
+GROUP_MENU = ["name", "review", "favorites", "game", "reveal", "top", "help"]
+SENTIMENT_LANGUAGES = ("en", "ru")
 
 
 @dataclass
@@ -51,10 +65,16 @@ class Models:
     """Every checkpoint the bot serves, loaded once and shared by Applications."""
 
     names: dict[str, NameModel]
+    sentiment: dict[str, SentimentClassifier]
 
 
 def load_models(checkpoint_dir: Path) -> Models:
-    return Models(names=load_all_styles(checkpoint_dir))
+    sentiment = {
+        lang: SentimentClassifier.load(path)
+        for lang in SENTIMENT_LANGUAGES
+        if (path := Path(checkpoint_dir) / f"sentiment-{lang}.pt").exists()
+    }
+    return Models(names=load_all_styles(checkpoint_dir), sentiment=sentiment)
 
 
 def register_handlers(app: Application) -> None:
@@ -64,9 +84,27 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("temp", settings.temp_command))
     app.add_handler(CommandHandler("style", settings.style_command))
     app.add_handler(CommandHandler(["language", "lang"], settings.language_command))
+    app.add_handler(CommandHandler("review", reviews.review_command))
+    app.add_handler(CommandHandler(["favorites", "favourites", "fav"], favorites.favorites_command))
+    app.add_handler(CommandHandler("export", favorites.export_command))
+    app.add_handler(CommandHandler("game", game.game_command))
+    app.add_handler(CommandHandler("reveal", game.reveal_command))
+    app.add_handler(CommandHandler("top", game.top_command))
+    app.add_handler(InlineQueryHandler(inline.inline_query))
     app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^(temp|style|lang):"))
+    # The favourites/game buttons carry ids only; each handler checks them against the DB.
+    app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=r"^fav:"))
+    app.add_handler(CallbackQueryHandler(names.more_button, pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page):"))
+    app.add_handler(CallbackQueryHandler(game.vote_button, pattern=r"^game:"))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, basics.unknown_command)
+    )
+    # Plain text in a private chat is a review; in groups the bot ignores ordinary chatter.
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reviews.review_message
+        )
     )
     app.add_error_handler(basics.on_error)
 
@@ -86,6 +124,7 @@ async def set_command_menus(app: Application) -> None:
 async def on_startup(app: Application) -> None:
     await upgrade_to_head(app.bot_data["database_url"])
     await set_command_menus(app)
+    await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
     me = app.bot
     log.info(
         "bot @%s ready with name styles %s",
@@ -102,9 +141,14 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
     """A ready-to-start Application; pass ``models`` to share loaded checkpoints (tests, chat)."""
     models = models or load_models(settings.checkpoint_dir)
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    name_service = NameService(models.names)
     services = Services(
-        names=NameService(models.names),
-        settings=SettingsRepository(session_factory(engine)),
+        names=name_service,
+        settings=SettingsRepository(sessions),
+        favorites=FavoritesService(FavoritesRepository(sessions)),
+        game=GameService(name_service, GameRepository(sessions)),
+        sentiment=SentimentService(models.sentiment),
     )
     app = (
         ApplicationBuilder()
@@ -117,6 +161,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         .build()
     )
     app.bot_data.update(services=services, engine=engine, database_url=settings.database_url)
+    app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)
     return app
 

@@ -16,7 +16,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /name Ser: eight names that start with “Ser”\n"
             "• /name: eight random names\n"
             "• /style: English or Russian names\n"
-            "• /temp: how wild the names are (0.1–2.0)\n\n"
+            "• /temp: how wild the names are (0.1–2.0)\n"
+            "• send me any review and I'll tell you its mood\n\n"
             "Current style: {style}, temperature {temperature}. /help lists everything."
         ),
         "help": (
@@ -24,6 +25,13 @@ TEXTS: dict[str, dict[str, str]] = {
             "/name <i>prefix</i>: names that start with the prefix (random without one)\n"
             "/style [en|ru]: the name style\n"
             "/temp [0.1–2.0]: sampling temperature; low = classic, high = wild\n"
+            "/review <i>text</i>: is a review positive, neutral or negative? "
+            "(in a private chat just send the text; works as a reply in groups)\n"
+            "/favorites: your saved names (press ⭐ under a /name answer to save one)\n"
+            "/export: your favourites as .txt and .csv files\n"
+            "/game: real or invented? guess in a group (or alone); /reveal ends a round, "
+            "/top shows the scores\n"
+            "Inline mode: in any chat type my @username and a prefix (Ser) to share a name\n"
             "/language [en|ru]: interface language\n"
             "/help: this message\n\n"
             "✨ marks a newly invented name, 📖 a name that exists in the training data."
@@ -55,7 +63,76 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_current": "Interface language: English. Choose:",
         "language_set": "Interface language: English.",
         "language_invalid": "Send /language en or /language ru.",
+        "review_verdict": "{emoji} <b>{label}</b> · {confidence}% sure\n<i>Read by {model}</i>",
+        "label_pos": "Positive",
+        "label_neu": "Neutral",
+        "label_neg": "Negative",
+        "review_unsure": "I'm not very sure about this one.",
+        "review_truncated": (
+            "The review is long ({tokens} tokens): I read its beginning and its end."
+        ),
+        "review_usage": (
+            "Send /review followed by a review, or reply /review to a message. "
+            "In a private chat just send me the text."
+        ),
+        "review_empty": "Send me a review to read: a few words about a film, a book, anything.",
+        "review_no_letters": (
+            "I read reviews in English and Russian, and I see no words here. "
+            "Send a few words, like “a lovely film”."
+        ),
+        "review_unavailable": "Reading reviews in this language isn't available right now.",
         "button_stale": "This button is out of date. Send the command again.",
+        "btn_more": "🔄 More",
+        "fav_saved": "⭐ Saved {name} to your /favorites.",
+        "fav_already": "{name} is already in your favourites.",
+        "fav_invalid": "This button is out of date or not from this chat. Send /name again.",
+        "fav_empty": (
+            "You have no favourite names yet. Send /name and press ⭐ next to a name you like."
+        ),
+        "fav_header": "⭐ <b>Your favourite names</b> ({total}) · page {page} of {pages}",
+        "fav_line": "{number}. {name} · {style}",
+        "fav_line_prefix": "{number}. {name} · {style} · “{prefix}”",
+        "fav_hint": "🗑 removes a name; /export sends the list as files.",
+        "fav_removed": "Removed from your favourites.",
+        "fav_not_yours": "That isn't in your list. Send /favorites to see your own.",
+        "fav_export_empty": (
+            "Nothing to export yet: press ⭐ next to a name in a /name answer to save it."
+        ),
+        "fav_export_txt": "Your favourite names ({count}), one per line.",
+        "fav_export_csv": "The same list as a table (CSV: name, style, prefix, saved_at).",
+        "inline_bad_title": "Can't invent names from that",
+        "inline_bad_description": "Type the first letters of a name, like Ser.",
+        "inline_none_title": "No names came out",
+        "inline_real": "📖 real name · {style}",
+        "inline_new": "✨ new name · {style}",
+        "game_round": (
+            "🎲 <b>Real or invented?</b>\n\n<b>{name}</b>\n\n"
+            "Is this a real {style} name or did my network make it up? "
+            "Vote within {seconds} s (you can change your vote); /reveal ends the round now."
+        ),
+        "btn_real": "📖 Real",
+        "btn_fake": "✨ Invented",
+        "game_already_open": (
+            "A round is already running: vote on the message above, or send /reveal to end it."
+        ),
+        "game_voted_real": "Your vote: real. You can change it until the reveal.",
+        "game_voted_fake": "Your vote: invented. You can change it until the reveal.",
+        "game_over": "This round is over. Start a new one with /game.",
+        "game_no_round": "No round is running. Start one with /game.",
+        "game_answer_real": "🎲 <b>{name}</b> is a <b>real</b> name from my training data.",
+        "game_answer_fake": "🎲 <b>{name}</b> was <b>invented</b> by my network.",
+        "game_right": "✅ Right (+1): {players}",
+        "game_wrong": "❌ Wrong: {players}",
+        "game_no_votes": "Nobody voted this time.",
+        "game_next": "/game for another round, /top for the scores.",
+        "top_header": "🏆 <b>Top players in this chat</b>",
+        "top_line": "{place}. {player} · points: {points} · rounds: {rounds}",
+        "top_empty": "No scores here yet. Start a round with /game.",
+        "cmd_favorites": "Your saved names",
+        "cmd_export": "Export favourites as files",
+        "cmd_game": "Game: real or invented name?",
+        "cmd_reveal": "End the game round now",
+        "cmd_top": "Game leaderboard",
         "unknown_command": "I don't know that command. /help lists what I can do.",
         "error": "Sorry, something went wrong on my side. Please try again.",
         "cmd_start": "Welcome and quick tour",
@@ -64,6 +141,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_style": "Choose the name style",
         "cmd_temp": "See or set the temperature",
         "cmd_language": "Interface language",
+        "cmd_review": "Read a review: /review text",
     },
     "ru": {
         "start": (
@@ -72,7 +150,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /name Сер: восемь имён на «Сер»\n"
             "• /name: восемь случайных имён\n"
             "• /style: русские или английские имена\n"
-            "• /temp: насколько смелые имена (0.1–2.0)\n\n"
+            "• /temp: насколько смелые имена (0.1–2.0)\n"
+            "• пришлите любой отзыв, и я скажу, какое у него настроение\n\n"
             "Сейчас стиль: {style}, температура {temperature}. Все команды: /help."
         ),
         "help": (
@@ -80,6 +159,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "/name <i>начало</i>: имена с этим началом (без него случайные)\n"
             "/style [en|ru]: стиль имён\n"
             "/temp [0.1–2.0]: температура; низкая = привычные, высокая = смелые\n"
+            "/review <i>текст</i>: отзыв положительный, нейтральный или отрицательный? "
+            "(в личном чате просто пришлите текст; в группах ответом на сообщение)\n"
+            "/favorites: сохранённые имена (⭐ под ответом /name сохраняет имя)\n"
+            "/export: избранное файлами .txt и .csv\n"
+            "/game: настоящее или придуманное? угадывайте в группе (или в одиночку); "
+            "/reveal завершает раунд, /top показывает очки\n"
+            "Инлайн-режим: в любом чате наберите мой @username и начало (Сер), "
+            "чтобы поделиться именем\n"
             "/language [en|ru]: язык интерфейса\n"
             "/help: эта справка\n\n"
             "✨ новое придуманное имя, 📖 имя есть в обучающих данных."
@@ -112,7 +199,76 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_current": "Язык интерфейса: русский. Выберите:",
         "language_set": "Язык интерфейса: русский.",
         "language_invalid": "Отправьте /language ru или /language en.",
+        "review_verdict": (
+            "{emoji} <b>{label}</b> · уверенность {confidence}%\n<i>Читала модель {model}</i>"
+        ),
+        "label_pos": "Положительный",
+        "label_neu": "Нейтральный",
+        "label_neg": "Отрицательный",
+        "review_unsure": "Здесь я не очень уверен.",
+        "review_truncated": "Отзыв длинный ({tokens} токенов): я прочитал начало и конец.",
+        "review_usage": (
+            "Отправьте /review и текст отзыва или ответьте /review на сообщение. "
+            "В личном чате просто пришлите текст."
+        ),
+        "review_empty": "Пришлите отзыв: пару слов о фильме, книге, о чём угодно.",
+        "review_no_letters": (
+            "Я читаю отзывы на русском и английском, а здесь не вижу слов. "
+            "Напишите хотя бы пару слов, например «отличный фильм»."
+        ),
+        "review_unavailable": "Отзывы на этом языке сейчас не читаю.",
         "button_stale": "Эта кнопка устарела. Отправьте команду ещё раз.",
+        "btn_more": "🔄 Ещё",
+        "fav_saved": "⭐ {name} сохранено в /favorites.",
+        "fav_already": "{name} уже есть в избранном.",
+        "fav_invalid": "Эта кнопка устарела или не из этого чата. Отправьте /name ещё раз.",
+        "fav_empty": (
+            "В избранном пока пусто. Отправьте /name и нажмите ⭐ рядом с понравившимся именем."
+        ),
+        "fav_header": "⭐ <b>Избранные имена</b> ({total}) · страница {page} из {pages}",
+        "fav_line": "{number}. {name} · {style}",
+        "fav_line_prefix": "{number}. {name} · {style} · «{prefix}»",
+        "fav_hint": "🗑 удаляет имя; /export присылает список файлами.",
+        "fav_removed": "Удалено из избранного.",
+        "fav_not_yours": "Этого нет в вашем списке. Ваш список: /favorites.",
+        "fav_export_empty": (
+            "Пока нечего выгружать: нажмите ⭐ рядом с именем в ответе на /name, чтобы сохранить."
+        ),
+        "fav_export_txt": "Избранные имена ({count}), по одному в строке.",
+        "fav_export_csv": "Тот же список таблицей (CSV: name, style, prefix, saved_at).",
+        "inline_bad_title": "Из этого имён не придумать",
+        "inline_bad_description": "Наберите первые буквы имени, например Сер.",
+        "inline_none_title": "Имена не получились",
+        "inline_real": "📖 настоящее имя · {style}",
+        "inline_new": "✨ новое имя · {style}",
+        "game_round": (
+            "🎲 <b>Настоящее или придуманное?</b>\n\n<b>{name}</b>\n\n"
+            "Это настоящее имя ({style}) или его придумала моя нейросеть? "
+            "Голосуйте {seconds} с (голос можно изменить); /reveal завершает раунд сразу."
+        ),
+        "btn_real": "📖 Настоящее",
+        "btn_fake": "✨ Придуманное",
+        "game_already_open": (
+            "Раунд уже идёт: голосуйте в сообщении выше или отправьте /reveal, чтобы завершить."
+        ),
+        "game_voted_real": "Ваш голос: настоящее. Его можно изменить до конца раунда.",
+        "game_voted_fake": "Ваш голос: придуманное. Его можно изменить до конца раунда.",
+        "game_over": "Этот раунд окончен. Новый: /game.",
+        "game_no_round": "Сейчас раунда нет. Начните его командой /game.",
+        "game_answer_real": "🎲 <b>{name}</b> — <b>настоящее</b> имя из моих обучающих данных.",
+        "game_answer_fake": "🎲 <b>{name}</b> <b>придумала</b> моя нейросеть.",
+        "game_right": "✅ Угадали (+1): {players}",
+        "game_wrong": "❌ Не угадали: {players}",
+        "game_no_votes": "В этот раз никто не голосовал.",
+        "game_next": "/game — ещё раунд, /top — таблица очков.",
+        "top_header": "🏆 <b>Лучшие игроки этого чата</b>",
+        "top_line": "{place}. {player} · очки: {points} · раунды: {rounds}",
+        "top_empty": "Здесь пока нет очков. Начните раунд командой /game.",
+        "cmd_favorites": "Сохранённые имена",
+        "cmd_export": "Выгрузить избранное файлами",
+        "cmd_game": "Игра: настоящее имя или придуманное?",
+        "cmd_reveal": "Завершить раунд игры",
+        "cmd_top": "Таблица очков игры",
         "unknown_command": "Не знаю такой команды. Всё, что я умею: /help.",
         "error": "Простите, у меня что-то сломалось. Попробуйте ещё раз.",
         "cmd_start": "Приветствие и краткий тур",
@@ -121,6 +277,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_style": "Выбрать стиль имён",
         "cmd_temp": "Посмотреть или задать температуру",
         "cmd_language": "Язык интерфейса",
+        "cmd_review": "Оценить отзыв: /review текст",
     },
 }
 

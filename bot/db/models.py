@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -26,6 +38,102 @@ class UserSettings(Base):
     style: Mapped[str | None] = mapped_column(String(16), nullable=True)
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class NameGeneration(Base):
+    """One /name answer (or 🔄 More), so buttons can carry only its id, never the names.
+
+    Callback data is at most 64 bytes and can be forged by any client, so the buttons say
+    ``fav:<id>:<index>`` and the handler reads the name from here.
+    """
+
+    __tablename__ = "name_generations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    style: Mapped[str] = mapped_column(String(16), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    temperature: Mapped[float] = mapped_column(Float, nullable=False)
+    names_json: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of names
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Favorite(Base):
+    """A name a user saved. It copies name/style/prefix so it outlives its generation row."""
+
+    __tablename__ = "favorites"
+    __table_args__ = (UniqueConstraint("user_id", "name", "style", name="uq_favorites_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    style: Mapped[str] = mapped_column(String(16), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    # no foreign key on purpose: pruning generations must never touch a saved name
+    generation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GameRound(Base):
+    """A "real or invented?" round; ``revealed_at`` NULL means it is still open.
+
+    A partial unique index allows one open round per chat even when two /game race.
+    """
+
+    __tablename__ = "game_rounds"
+    __table_args__ = (
+        Index(
+            "uq_game_rounds_open_chat",
+            "chat_id",
+            unique=True,
+            sqlite_where=text("revealed_at IS NULL"),
+            postgresql_where=text("revealed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    started_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    style: Mapped[str] = mapped_column(String(16), nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False, default="en")
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    is_real: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GameVote(Base):
+    """A player's current guess in a round; pressing again overwrites it until the reveal."""
+
+    __tablename__ = "game_votes"
+
+    round_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("game_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    says_real: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class GameScore(Base):
+    """Points per chat and player (1 per correct guess), for /top."""
+
+    __tablename__ = "game_scores"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    points: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rounds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, quote, reply, services
+from bot.handlers.favorites import MORE_DATA, names_markup, parse_ids
 from bot.services.names import NameBatch, NameRequestError
 from bot.texts import format_temperature, style_title, t
 
@@ -59,4 +61,37 @@ async def name_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except NameRequestError as error:
         await reply(update, explain_refusal(error, who.lang, style))
         return
-    await reply(update, format_names(batch, who.lang, requested=8))
+    markup = await names_markup(update, context, batch, who.lang)
+    await reply(update, format_names(batch, who.lang, requested=8), reply_markup=markup)
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🔄 More (``more:<generation_id>``): a fresh sample of the same request, as a new message.
+
+    Prefix, style and temperature come from the stored generation, never from the button.
+    """
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    ids = parse_ids(MORE_DATA, query.data)
+    message = query.message
+    record = None
+    if ids is not None and message is not None:
+        record = await services(context).favorites.generation(ids[0], message.chat.id)
+    if record is None or not isinstance(message, Message):
+        await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
+        return
+    try:
+        batch = await services(context).names.generate(
+            record.style, record.prefix, record.temperature
+        )
+    except NameRequestError:  # the style was retired since: the button is stale
+        await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
+        return
+    await query.answer()
+    markup = await names_markup(update, context, batch, who.lang)
+    await message.reply_text(
+        format_names(batch, who.lang, requested=8),
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+    )

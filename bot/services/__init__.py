@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db.repository import SettingsRepository
+from bot.services.favorites import FavoritesService
+from bot.services.game import GameService
 from bot.services.names import NameService
+from bot.services.sentiment import SentimentService
 
 
 @dataclass
 class Services:
     names: NameService
     settings: SettingsRepository
+    favorites: FavoritesService
+    game: GameService
+    sentiment: SentimentService

@@ -1,0 +1,137 @@
+"""Queries for name generations and favourites; handlers and services never write SQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.db.models import Favorite, NameGeneration
+
+
+def as_utc(value: datetime | None) -> datetime:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    if value is None:
+        return datetime.fromtimestamp(0, UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    id: int
+    chat_id: int
+    user_id: int
+    style: str
+    prefix: str
+    temperature: float
+    names: list[str]
+
+
+@dataclass(frozen=True)
+class FavoriteRecord:
+    id: int
+    user_id: int
+    name: str
+    style: str
+    prefix: str
+    saved_at: datetime
+
+
+def _favorite(row: Favorite) -> FavoriteRecord:
+    return FavoriteRecord(
+        row.id, row.user_id, row.name, row.style, row.prefix, as_utc(row.created_at)
+    )
+
+
+class FavoritesRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self.sessions = sessions
+
+    async def add_generation(
+        self,
+        chat_id: int,
+        user_id: int,
+        style: str,
+        prefix: str,
+        temperature: float,
+        names: list[str],
+    ) -> int:
+        async with self.sessions() as session, session.begin():
+            row = NameGeneration(
+                chat_id=chat_id,
+                user_id=user_id,
+                style=style,
+                prefix=prefix,
+                temperature=temperature,
+                names_json=json.dumps(names, ensure_ascii=False),
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def generation(self, generation_id: int) -> GenerationRecord | None:
+        async with self.sessions() as session:
+            row = await session.get(NameGeneration, generation_id)
+            if row is None:
+                return None
+            names = json.loads(row.names_json)
+            return GenerationRecord(
+                row.id, row.chat_id, row.user_id, row.style, row.prefix, row.temperature, names
+            )
+
+    async def add_favorite(
+        self, user_id: int, name: str, style: str, prefix: str, generation_id: int | None
+    ) -> bool:
+        """Save a name; False when this user already has it (the unique constraint decides,
+        so two quick presses cannot both insert)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                session.add(
+                    Favorite(
+                        user_id=user_id,
+                        name=name,
+                        style=style,
+                        prefix=prefix,
+                        generation_id=generation_id,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def count(self, user_id: int) -> int:
+        async with self.sessions() as session:
+            query = select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id)
+            return int((await session.execute(query)).scalar_one())
+
+    async def page(self, user_id: int, offset: int, limit: int) -> list[FavoriteRecord]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Favorite)
+                .where(Favorite.user_id == user_id)
+                .order_by(Favorite.created_at, Favorite.id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_favorite(row) for row in rows]
+
+    async def all(self, user_id: int) -> list[FavoriteRecord]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Favorite)
+                .where(Favorite.user_id == user_id)
+                .order_by(Favorite.created_at, Favorite.id)
+            )
+            return [_favorite(row) for row in rows]
+
+    async def remove(self, user_id: int, favorite_id: int) -> bool:
+        """Delete only when the row belongs to ``user_id``: ids in buttons can be forged."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Favorite).where(Favorite.id == favorite_id, Favorite.user_id == user_id)
+            )
+            return bool(result.rowcount)

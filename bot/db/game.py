@@ -1,0 +1,210 @@
+"""Queries for the real-or-invented game: rounds, votes and per-chat scores.
+
+SQLite in WAL mode fails a transaction that read first and then tries to write after another
+writer committed, so the transactions that must be atomic with the reveal (a vote, the reveal
+itself) start with a write: the write lock is taken before anything is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.favorites import as_utc
+from bot.db.models import GameRound, GameScore, GameVote, utcnow
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    id: int
+    chat_id: int
+    style: str
+    language: str
+    name: str
+    is_real: bool
+    message_id: int | None
+    deadline: datetime
+    revealed: bool
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    user_id: int
+    display_name: str
+    says_real: bool
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    user_id: int
+    display_name: str
+    points: int
+    rounds: int
+
+
+def _round(row: GameRound) -> RoundRecord:
+    return RoundRecord(
+        id=row.id,
+        chat_id=row.chat_id,
+        style=row.style,
+        language=row.language,
+        name=row.name,
+        is_real=row.is_real,
+        message_id=row.message_id,
+        deadline=as_utc(row.deadline),
+        revealed=row.revealed_at is not None,
+    )
+
+
+class GameRepository:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self.sessions = sessions
+
+    async def open_round(self, chat_id: int) -> RoundRecord | None:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(GameRound).where(
+                    GameRound.chat_id == chat_id, GameRound.revealed_at.is_(None)
+                )
+            )
+            return _round(row) if row else None
+
+    async def open_rounds(self) -> list[RoundRecord]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(GameRound).where(GameRound.revealed_at.is_(None)))
+            return [_round(row) for row in rows]
+
+    async def get_round(self, round_id: int) -> RoundRecord | None:
+        async with self.sessions() as session:
+            row = await session.get(GameRound, round_id)
+            return _round(row) if row else None
+
+    async def create_round(
+        self,
+        chat_id: int,
+        started_by: int,
+        style: str,
+        language: str,
+        name: str,
+        is_real: bool,
+        deadline: datetime,
+    ) -> RoundRecord | None:
+        """The new open round, or None when the chat already has one (the partial unique
+        index decides, so two /game at once still make one round)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                row = GameRound(
+                    chat_id=chat_id,
+                    started_by=started_by,
+                    style=style,
+                    language=language,
+                    name=name,
+                    is_real=is_real,
+                    deadline=deadline,
+                )
+                session.add(row)
+                await session.flush()
+                return _round(row)
+        except IntegrityError:
+            return None
+
+    async def set_message(self, round_id: int, message_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(GameRound).where(GameRound.id == round_id).values(message_id=message_id)
+            )
+
+    async def _lock_open(self, session: AsyncSession, round_id: int, chat_id: int) -> bool:
+        """Take the write lock, and say whether the round is open in this chat."""
+        result = await session.execute(
+            update(GameRound)
+            .where(
+                GameRound.id == round_id,
+                GameRound.chat_id == chat_id,
+                GameRound.revealed_at.is_(None),
+            )
+            .values(id=GameRound.id)
+        )
+        return bool(result.rowcount)
+
+    async def vote(
+        self, round_id: int, chat_id: int, user_id: int, display_name: str, says_real: bool
+    ) -> str:
+        """Record or change a vote: ``ok``, ``over`` (revealed) or ``invalid`` (no such
+        round in this chat)."""
+        async with self.sessions() as session, session.begin():
+            if not await self._lock_open(session, round_id, chat_id):
+                row = await session.get(GameRound, round_id)
+                if row is None or row.chat_id != chat_id:
+                    return "invalid"
+                return "over"
+            vote = await session.get(GameVote, (round_id, user_id))
+            if vote is None:
+                session.add(
+                    GameVote(
+                        round_id=round_id,
+                        user_id=user_id,
+                        display_name=display_name,
+                        says_real=says_real,
+                    )
+                )
+            else:
+                vote.says_real = says_real
+                vote.display_name = display_name
+            return "ok"
+
+    async def reveal(
+        self, round_id: int, chat_id: int
+    ) -> tuple[RoundRecord, list[VoteRecord]] | None:
+        """Close the round and award points, exactly once: a timer and /reveal can race,
+        and only the one whose UPDATE closes the round gets a result."""
+        async with self.sessions() as session, session.begin():
+            closed = await session.execute(
+                update(GameRound)
+                .where(
+                    GameRound.id == round_id,
+                    GameRound.chat_id == chat_id,
+                    GameRound.revealed_at.is_(None),
+                )
+                .values(revealed_at=utcnow())
+            )
+            if not closed.rowcount:
+                return None
+            row = await session.get(GameRound, round_id)
+            assert row is not None
+            votes = list(
+                await session.scalars(
+                    select(GameVote)
+                    .where(GameVote.round_id == round_id)
+                    .order_by(GameVote.updated_at, GameVote.user_id)
+                )
+            )
+            for vote in votes:
+                score = await session.get(GameScore, (chat_id, vote.user_id))
+                if score is None:
+                    score = GameScore(
+                        chat_id=chat_id,
+                        user_id=vote.user_id,
+                        display_name=vote.display_name,
+                        points=0,
+                        rounds=0,
+                    )
+                    session.add(score)
+                score.display_name = vote.display_name
+                score.rounds += 1
+                score.points += int(vote.says_real == row.is_real)
+            return _round(row), [VoteRecord(v.user_id, v.display_name, v.says_real) for v in votes]
+
+    async def leaderboard(self, chat_id: int, limit: int = 10) -> list[ScoreRecord]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(GameScore)
+                .where(GameScore.chat_id == chat_id)
+                .order_by(GameScore.points.desc(), GameScore.rounds, GameScore.user_id)
+                .limit(limit)
+            )
+            return [ScoreRecord(r.user_id, r.display_name, r.points, r.rounds) for r in rows]

@@ -1,0 +1,215 @@
+"""⭐ buttons under /name answers, /favorites with 🗑 and paging, and /export.
+
+Callback data carries ids only:
+
+* ``fav:<generation_id>:<index>``: save name ``index`` of a stored answer to the presser's list
+* ``more:<generation_id>``: handled in ``bot.handlers.names`` (it formats a name list)
+* ``favdel:<favorite_id>:<page>``: remove one of the presser's own favourites
+* ``favpage:<owner_user_id>:<page>``: turn the page of a /favorites list (owner only)
+
+Every id is checked against the database by the favourites service; whatever a modified
+client sends, the worst it gets is an alert.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import caller, reply, services
+from bot.services.favorites import FavoritesPage, SaveStatus, export_csv, export_txt
+from bot.services.names import NameBatch
+from bot.texts import style_title, t
+
+FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})")
+MORE_DATA = re.compile(r"more:([0-9]{1,18})")
+FAVDEL_DATA = re.compile(r"favdel:([0-9]{1,18}):([0-9]{1,6})")
+FAVPAGE_DATA = re.compile(r"favpage:([0-9]{1,18}):([0-9]{1,6})")
+SAVE_MARK, SAVED_MARK = "⭐", "✅"
+EXPORT_BASENAME = "namecraft-favorites"
+
+
+def parse_ids(pattern: re.Pattern[str], data: str | None) -> tuple[int, ...] | None:
+    """The integers in ``data`` when it has exactly the expected shape, else None."""
+    match = pattern.fullmatch(data or "")
+    return tuple(int(group) for group in match.groups()) if match else None
+
+
+def names_keyboard(generation_id: int, names: list[str], lang: str) -> InlineKeyboardMarkup:
+    """One ⭐ per name, two per row, then 🔄 More."""
+    buttons = [
+        InlineKeyboardButton(f"{SAVE_MARK} {name}", callback_data=f"fav:{generation_id}:{i}")
+        for i, name in enumerate(names)
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(t(lang, "btn_more"), callback_data=f"more:{generation_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def names_markup(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, batch: NameBatch, lang: str
+) -> InlineKeyboardMarkup | None:
+    """Store the answer server-side and build its buttons (none for an empty answer)."""
+    chat, user = update.effective_chat, update.effective_user
+    if not batch.names or chat is None or user is None:
+        return None
+    generation_id = await services(context).favorites.record(chat.id, user.id, batch)
+    return names_keyboard(generation_id, [name.text for name in batch.names], lang)
+
+
+def mark_saved(markup: InlineKeyboardMarkup, data: str) -> InlineKeyboardMarkup | None:
+    """The keyboard with the pressed ⭐ turned into ✅, or None when nothing changes.
+
+    The callback data stays, so in a group someone else can still save the same name.
+    """
+    changed = False
+    rows = []
+    for row in markup.inline_keyboard:
+        new_row = []
+        for button in row:
+            if button.callback_data == data and button.text.startswith(SAVE_MARK):
+                button = InlineKeyboardButton(
+                    SAVED_MARK + button.text[len(SAVE_MARK) :], callback_data=data
+                )
+                changed = True
+            new_row.append(button)
+        rows.append(new_row)
+    return InlineKeyboardMarkup(rows) if changed else None
+
+
+async def favorite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """⭐ pressed: save the name into the presser's list, then show ✅ on the button."""
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    ids = parse_ids(FAV_DATA, query.data)
+    if ids is None or query.message is None:
+        await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
+        return
+    generation_id, index = ids
+    result = await services(context).favorites.save(
+        generation_id, index, query.message.chat.id, who.prefs.user_id
+    )
+    if result.status is SaveStatus.INVALID:
+        await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
+        return
+    key = "fav_saved" if result.status is SaveStatus.SAVED else "fav_already"
+    await query.answer(t(who.lang, key, name=result.name))
+    message = query.message
+    if isinstance(message, Message) and message.reply_markup is not None:
+        markup = mark_saved(message.reply_markup, query.data or "")
+        if markup is not None:
+            await edit_ignoring_unchanged(query.edit_message_reply_markup(reply_markup=markup))
+
+
+async def edit_ignoring_unchanged(edit: Awaitable[object]) -> None:
+    """Await an edit; two quick presses can make the second one a no-op Telegram refuses."""
+    try:
+        await edit
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def favorites_view(
+    page: FavoritesPage, owner_id: int, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Text and buttons of one page of a /favorites list."""
+    if page.total == 0:
+        return t(lang, "fav_empty"), None
+    lines = [
+        t(lang, "fav_header", total=page.total, page=page.page + 1, pages=page.pages),
+        "",
+    ]
+    buttons = []
+    for number, item in enumerate(page.items, start=page.page * page.page_size + 1):
+        key = "fav_line_prefix" if item.prefix else "fav_line"
+        lines.append(
+            t(
+                lang,
+                key,
+                number=number,
+                name=html.escape(item.name),
+                style=style_title(lang, item.style),
+                prefix=html.escape(item.prefix),
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(f"🗑 {item.name}", callback_data=f"favdel:{item.id}:{page.page}")
+        )
+    lines += ["", t(lang, "fav_hint")]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    nav = []
+    if page.page > 0:
+        nav.append(InlineKeyboardButton("◀", callback_data=f"favpage:{owner_id}:{page.page - 1}"))
+    if page.page < page.pages - 1:
+        nav.append(InlineKeyboardButton("▶", callback_data=f"favpage:{owner_id}:{page.page + 1}"))
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def favorites_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/favorites (/favourites, /fav): the first page of the caller's saved names."""
+    who = await caller(update, context)
+    page = await services(context).favorites.page(who.prefs.user_id, 0)
+    text, markup = favorites_view(page, who.prefs.user_id, who.lang)
+    await reply(update, text, reply_markup=markup)
+
+
+async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🗑 (favdel:) and ◀ ▶ (favpage:) on a /favorites list."""
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    user_id = who.prefs.user_id
+    favorites = services(context).favorites
+    if (ids := parse_ids(FAVDEL_DATA, query.data)) is not None:
+        favorite_id, page_number = ids
+        if not await favorites.remove(user_id, favorite_id):
+            await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
+            return
+        await query.answer(t(who.lang, "fav_removed"))
+    elif (ids := parse_ids(FAVPAGE_DATA, query.data)) is not None:
+        owner_id, page_number = ids
+        if owner_id != user_id:
+            await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
+            return
+        await query.answer()
+    else:
+        await query.answer(t(who.lang, "button_stale"), show_alert=True)
+        return
+    page = await favorites.page(user_id, page_number)
+    text, markup = favorites_view(page, user_id, who.lang)
+    if isinstance(query.message, Message):
+        await edit_ignoring_unchanged(
+            query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        )
+
+
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/export: the caller's favourites as a .txt and a .csv document."""
+    who = await caller(update, context)
+    items = await services(context).favorites.all(who.prefs.user_id)
+    message = update.effective_message
+    if message is None:
+        return
+    if not items:
+        await reply(update, t(who.lang, "fav_export_empty"))
+        return
+    await message.reply_document(
+        document=export_txt(items),
+        filename=f"{EXPORT_BASENAME}.txt",
+        caption=t(who.lang, "fav_export_txt", count=len(items)),
+    )
+    await message.reply_document(
+        document=export_csv(items),
+        filename=f"{EXPORT_BASENAME}.csv",
+        caption=t(who.lang, "fav_export_csv"),
+    )

@@ -1,0 +1,227 @@
+"""/game, /reveal, /top and the vote buttons of the real-or-invented game.
+
+Callback data: ``game:<round_id>:real`` or ``game:<round_id>:fake``. Rounds, votes and scores
+are in the database; the reveal timer is a JobQueue job that ``restore_timers`` re-arms from
+each open round's stored deadline when the bot starts again.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update, User
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, JobQueue
+
+from bot.handlers.common import caller, reply, services
+from bot.services.game import GAME_SECONDS, RevealResult, seconds_left
+from bot.texts import style_title, t
+
+log = logging.getLogger(__name__)
+
+GAME_DATA = re.compile(r"game:([0-9]{1,18}):(real|fake)")
+SECONDS_KEY = "game_seconds"  # bot_data override of the voting time (tests use ~1 s)
+
+
+def game_seconds(bot_data: dict) -> float:
+    return float(bot_data.get(SECONDS_KEY, GAME_SECONDS))
+
+
+def display_name(user: User | None) -> str:
+    if user is None:
+        return "?"
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+def round_keyboard(round_id: int, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "btn_real"), callback_data=f"game:{round_id}:real"),
+                InlineKeyboardButton(t(lang, "btn_fake"), callback_data=f"game:{round_id}:fake"),
+            ]
+        ]
+    )
+
+
+def job_name(round_id: int) -> str:
+    return f"game-reveal:{round_id}"
+
+
+def schedule_reveal(job_queue: JobQueue | None, round_id: int, chat_id: int, delay: float) -> None:
+    """Arm the timer; a late start (slow start-up, restored round) must still fire."""
+    if job_queue is None:  # python-telegram-bot installed without [job-queue]
+        log.warning("no JobQueue: round %s ends only with /reveal", round_id)
+        return
+    job_queue.run_once(
+        reveal_job,
+        when=delay,
+        data=round_id,
+        chat_id=chat_id,
+        name=job_name(round_id),
+        job_kwargs={"misfire_grace_time": None},
+    )
+
+
+async def restore_timers(app: Application) -> None:
+    """Start-up hook: re-arm the timer of every round a restart left open."""
+    for record in await app.bot_data["services"].game.open_rounds():
+        schedule_reveal(app.job_queue, record.id, record.chat_id, seconds_left(record.deadline))
+
+
+async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/game: open a round in this chat, or point at the one already open."""
+    who = await caller(update, context)
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    style = services(context).names.resolve_style(who.prefs.style, who.lang)
+    seconds = game_seconds(context.bot_data)
+    game = services(context).game
+    started = await game.start(chat.id, who.prefs.user_id, style, who.lang, seconds)
+    record = started.round
+    if not started.created:
+        reply_to = (
+            ReplyParameters(record.message_id, allow_sending_without_reply=True)
+            if record.message_id
+            else None
+        )
+        await message.reply_text(
+            t(who.lang, "game_already_open"),
+            parse_mode=ParseMode.HTML,
+            reply_parameters=reply_to,
+        )
+        return
+    text = t(
+        who.lang,
+        "game_round",
+        name=html.escape(record.name),
+        style=style_title(who.lang, record.style),
+        seconds=f"{seconds:g}",
+    )
+    sent = await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=round_keyboard(record.id, who.lang)
+    )
+    await game.attach_message(record.id, sent.message_id)
+    schedule_reveal(context.job_queue, record.id, chat.id, seconds)
+
+
+async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Real/Invented pressed: store (or change) the presser's vote."""
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    match = GAME_DATA.fullmatch(query.data or "")
+    if match is None or query.message is None:
+        await query.answer(t(who.lang, "button_stale"), show_alert=True)
+        return
+    says_real = match.group(2) == "real"
+    status = await services(context).game.vote(
+        int(match.group(1)),
+        query.message.chat.id,
+        who.prefs.user_id,
+        display_name(update.effective_user),
+        says_real,
+    )
+    if status == "over":
+        await query.answer(t(who.lang, "game_over"), show_alert=True)
+    elif status == "ok":
+        await query.answer(t(who.lang, "game_voted_real" if says_real else "game_voted_fake"))
+    else:
+        await query.answer(t(who.lang, "button_stale"), show_alert=True)
+
+
+def result_text(result: RevealResult) -> str:
+    record, lang = result.round, result.round.language
+    answer_key = "game_answer_real" if record.is_real else "game_answer_fake"
+    lines = [t(lang, answer_key, name=html.escape(record.name)), ""]
+    right = [html.escape(v.display_name) for v in result.verdicts if v.correct]
+    wrong = [html.escape(v.display_name) for v in result.verdicts if not v.correct]
+    if right:
+        lines.append(t(lang, "game_right", players=", ".join(right)))
+    if wrong:
+        lines.append(t(lang, "game_wrong", players=", ".join(wrong)))
+    if not result.verdicts:
+        lines.append(t(lang, "game_no_votes"))
+    lines += ["", t(lang, "game_next")]
+    return "\n".join(lines)
+
+
+async def announce(bot: Bot, result: RevealResult) -> None:
+    """Close the round message (answer in, buttons out) and post who was right."""
+    record = result.round
+    answer_key = "game_answer_real" if record.is_real else "game_answer_fake"
+    if record.message_id is not None:
+        try:
+            await bot.edit_message_text(
+                t(record.language, answer_key, name=html.escape(record.name)),
+                chat_id=record.chat_id,
+                message_id=record.message_id,
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError:  # deleted, or too old to edit: the result message still goes out
+            log.warning("could not close the message of round %s", record.id, exc_info=True)
+    reply_to = (
+        ReplyParameters(record.message_id, allow_sending_without_reply=True)
+        if record.message_id
+        else None
+    )
+    await bot.send_message(
+        record.chat_id,
+        result_text(result),
+        parse_mode=ParseMode.HTML,
+        reply_parameters=reply_to,
+    )
+
+
+async def reveal_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The timer ran out; a /reveal that came first makes this a no-op."""
+    job = context.job
+    assert job is not None and job.chat_id is not None
+    result = await services(context).game.reveal(int(job.data), job.chat_id)  # type: ignore[arg-type]
+    if result is not None:
+        await announce(context.bot, result)
+
+
+async def reveal_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reveal: end this chat's open round now (works on rounds left open by a restart)."""
+    who = await caller(update, context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    result = await services(context).game.reveal_open(chat.id)
+    if result is None:
+        await reply(update, t(who.lang, "game_no_round"))
+        return
+    if context.job_queue is not None:
+        for job in context.job_queue.get_jobs_by_name(job_name(result.round.id)):
+            job.schedule_removal()
+    await announce(context.bot, result)
+
+
+async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/top: this chat's ten best players."""
+    who = await caller(update, context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    board = await services(context).game.leaderboard(chat.id)
+    if not board:
+        await reply(update, t(who.lang, "top_empty"))
+        return
+    lines = [t(who.lang, "top_header"), ""]
+    for place, score in enumerate(board, start=1):
+        lines.append(
+            t(
+                who.lang,
+                "top_line",
+                place=place,
+                player=html.escape(score.display_name),
+                points=score.points,
+                rounds=score.rounds,
+            )
+        )
+    await reply(update, "\n".join(lines))

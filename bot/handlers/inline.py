@@ -1,0 +1,73 @@
+"""Inline mode: ``@bot Ser`` in any chat offers names to send, in the user's own settings."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import caller, quote, services
+from bot.handlers.names import explain_refusal
+from bot.services.names import NameRequestError
+from bot.texts import style_title, t
+
+INLINE_COUNT = 10
+# Results depend on the user's settings and are random: cache them briefly and per user only.
+INLINE_CACHE_SECONDS = 5
+TAGS = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """An HTML reply as plain text, for an inline result's one-line description."""
+    return html.unescape(TAGS.sub("", text)).replace("\n", " ")
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Up to ten names; bad input gets one article that explains what to type instead."""
+    query = update.inline_query
+    assert query is not None
+    who = await caller(update, context)
+    names = services(context).names
+    style = names.resolve_style(who.prefs.style, who.lang)
+    try:
+        batch = await names.generate(style, query.query, who.prefs.temperature, count=INLINE_COUNT)
+    except NameRequestError as error:
+        explanation = explain_refusal(error, who.lang, style)
+        results = [
+            InlineQueryResultArticle(
+                id="refused",
+                title=t(who.lang, "inline_bad_title"),
+                description=plain(explanation)[:200],
+                input_message_content=InputTextMessageContent(
+                    explanation, parse_mode=ParseMode.HTML
+                ),
+            )
+        ]
+    else:
+        if batch.names:
+            title_style = style_title(who.lang, batch.style)
+            results = [
+                InlineQueryResultArticle(
+                    id=f"n{index}",
+                    title=name.text,
+                    description=t(
+                        who.lang, "inline_real" if name.is_real else "inline_new", style=title_style
+                    ),
+                    input_message_content=InputTextMessageContent(name.text),
+                )
+                for index, name in enumerate(batch.names)
+            ]
+        else:
+            none = t(who.lang, "names_none", prefix=quote(batch.prefix))
+            results = [
+                InlineQueryResultArticle(
+                    id="none",
+                    title=t(who.lang, "inline_none_title"),
+                    description=plain(none)[:200],
+                    input_message_content=InputTextMessageContent(none, parse_mode=ParseMode.HTML),
+                )
+            ]
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)

@@ -1,0 +1,103 @@
+"""Favourite names: remember answers server-side, save/list/remove/export per user.
+
+Buttons only ever carry ids (a generation id and an index, a favourite id). Anything they say
+is checked here against the database, so a forged or stale button can at worst be refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.db.favorites import FavoriteRecord, FavoritesRepository, GenerationRecord
+from bot.services.names import NameBatch
+
+PAGE_SIZE = 8
+CSV_COLUMNS = ("name", "style", "prefix", "saved_at")
+
+
+class SaveStatus(Enum):
+    SAVED = "saved"
+    ALREADY = "already"
+    INVALID = "invalid"  # unknown generation, other chat, index out of range
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    status: SaveStatus
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class FavoritesPage:
+    items: list[FavoriteRecord]
+    page: int  # 0-based, clamped into range
+    pages: int  # at least 1
+    total: int
+    page_size: int
+
+
+class FavoritesService:
+    def __init__(self, repo: FavoritesRepository, page_size: int = PAGE_SIZE) -> None:
+        self.repo = repo
+        self.page_size = page_size
+
+    async def record(self, chat_id: int, user_id: int, batch: NameBatch) -> int:
+        """Store an answer so its buttons can refer to it by id; returns the id."""
+        return await self.repo.add_generation(
+            chat_id,
+            user_id,
+            batch.style,
+            batch.prefix,
+            batch.temperature,
+            [name.text for name in batch.names],
+        )
+
+    async def generation(self, generation_id: int, chat_id: int) -> GenerationRecord | None:
+        """The generation, only if it was shown in this chat (else it's a forged button)."""
+        record = await self.repo.generation(generation_id)
+        if record is None or record.chat_id != chat_id:
+            return None
+        return record
+
+    async def save(self, generation_id: int, index: int, chat_id: int, user_id: int) -> SaveResult:
+        """Save name ``index`` of a generation shown in ``chat_id`` into ``user_id``'s list."""
+        record = await self.generation(generation_id, chat_id)
+        if record is None or not 0 <= index < len(record.names):
+            return SaveResult(SaveStatus.INVALID)
+        name = record.names[index]
+        added = await self.repo.add_favorite(user_id, name, record.style, record.prefix, record.id)
+        return SaveResult(SaveStatus.SAVED if added else SaveStatus.ALREADY, name)
+
+    async def page(self, user_id: int, page: int) -> FavoritesPage:
+        """One page of the list; a page past the end (after deletions) shows the last one."""
+        total = await self.repo.count(user_id)
+        pages = max(1, math.ceil(total / self.page_size))
+        page = min(max(page, 0), pages - 1)
+        items = await self.repo.page(user_id, page * self.page_size, self.page_size)
+        return FavoritesPage(items, page, pages, total, self.page_size)
+
+    async def remove(self, user_id: int, favorite_id: int) -> bool:
+        return await self.repo.remove(user_id, favorite_id)
+
+    async def all(self, user_id: int) -> list[FavoriteRecord]:
+        return await self.repo.all(user_id)
+
+
+def export_txt(items: list[FavoriteRecord]) -> bytes:
+    """One name per line, oldest first: easy to paste anywhere."""
+    return "".join(f"{item.name}\n" for item in items).encode("utf-8")
+
+
+def export_csv(items: list[FavoriteRecord]) -> bytes:
+    """name, style, prefix, saved_at (ISO 8601, UTC); plain UTF-8 without a BOM."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in items:
+        saved_at = item.saved_at.replace(microsecond=0).isoformat()
+        writer.writerow([item.name, item.style, item.prefix, saved_at])
+    return buffer.getvalue().encode("utf-8")

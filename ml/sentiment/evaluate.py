@@ -1,0 +1,82 @@
+"""Score a checkpoint on a labelled CSV: accuracy, macro-F1, confusion matrix, binary accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ml.sentiment.data import read_csv
+from ml.sentiment.predict import SentimentClassifier
+
+
+def classification_metrics(
+    y_true: list[int], y_pred: list[int], labels: tuple[str, ...]
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 and confusion matrix (rows = true, columns = predicted)."""
+    k = len(labels)
+    cm = [[0] * k for _ in range(k)]
+    for t, p in zip(y_true, y_pred, strict=True):
+        cm[t][p] += 1
+    n = len(y_true)
+    f1s = []
+    for c in range(k):
+        tp = cm[c][c]
+        fp = sum(cm[r][c] for r in range(k)) - tp
+        fn = sum(cm[c]) - tp
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return {
+        "accuracy": sum(cm[c][c] for c in range(k)) / max(n, 1),
+        "macro_f1": sum(f1s) / k,
+        "confusion_matrix": cm,
+        "labels": list(labels),
+        "n": n,
+    }
+
+
+def binary_accuracy(probs: torch.Tensor, y_true: list[int], labels: tuple[str, ...]) -> float:
+    """Accuracy on pos/neg rows only, with the argmax restricted to pos vs neg.
+
+    Lets a 3-class model be compared with binary polarity numbers (~94% for TF-IDF+LR).
+    """
+    pos, neg = labels.index("pos"), labels.index("neg")
+    rows = [i for i, y in enumerate(y_true) if y in (pos, neg)]
+    if not rows:
+        return float("nan")
+    correct = sum(
+        (pos if probs[i, pos] >= probs[i, neg] else neg) == y_true[i] for i in rows
+    )
+    return correct / len(rows)
+
+
+def evaluate_file(clf: SentimentClassifier, path: str | Path) -> dict[str, Any]:
+    """Predict every row of a CSV (raw text: the classifier cleans it) and score it."""
+    index = {name: i for i, name in enumerate(clf.labels)}
+    rows = [(t, index[y]) for t, y in read_csv(path) if y in index]
+    texts, y_true = [t for t, _ in rows], [y for _, y in rows]
+    t0 = time.time()
+    probs, _, truncated = clf.probabilities(texts)
+    seconds = time.time() - t0
+    metrics = classification_metrics(y_true, probs.argmax(1).tolist(), clf.labels)
+    if len(clf.labels) > 2:
+        metrics["binary_accuracy"] = binary_accuracy(probs, y_true, clf.labels)
+    metrics["truncated_fraction"] = float(truncated.float().mean()) if len(texts) else 0.0
+    metrics["seconds"] = round(seconds, 1)
+    return metrics
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """``python -m ml eval-sentiment``: human-readable lines, then ONE JSON line last."""
+    torch.set_num_threads(args.threads)
+    clf = SentimentClassifier.load(args.checkpoint)
+    metrics = evaluate_file(clf, args.data)
+    print(f"{clf.model_name} on {args.data}: {metrics['n']} rows")
+    print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
+    if "binary_accuracy" in metrics:
+        print(f"binary accuracy (pos vs neg rows) {metrics['binary_accuracy']:.4f}")
+    print(json.dumps({"checkpoint": str(args.checkpoint), "data": str(args.data), **metrics}))
+    return 0

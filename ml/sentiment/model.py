@@ -1,0 +1,190 @@
+"""The sentiment model: a bidirectional GRU over subword tokens, plus an n-gram side channel.
+
+Architecture (all in one ``nn.Module`` so one checkpoint holds everything)::
+
+    tokens ─ Embedding ─ BiGRU (length-aware) ─ [max ‖ mean pool] ─ Linear ─► rnn logits ─┐
+                                                                         mixer (2C → C) ─► logits
+    hashed uni+bigrams of all tokens ─ NB-weighted EmbeddingBag (sum) ─► bag logits ───┘
+
+Why the side channel: on IMDB a plain BiGRU trained from scratch on 22k reviews tops out
+around 88-90%, while a linear model over n-grams with naive-Bayes feature weights (NBSVM,
+Wang & Manning 2012) reaches ~91%. Their errors differ, so a late fusion of the two beats
+both. The bag channel is a fastText-style hashed EmbeddingBag whose per-feature input weights are
+the NB log-count ratios computed on the training split; its output is the channel's logits.
+Each channel is trained with its own loss; the mixer (a 2C→C linear layer over the
+concatenated logits) is fitted afterwards on the validation slice.
+
+Truncation policy: the RNN reads at most ``head + tail`` tokens (default 256 + 256): the
+first ``head`` and the last ``tail``. Reviews state their verdict at the start or the end,
+and the middle of a 2,000-word essay is mostly plot. The bag channel is cheap and always sees
+every n-gram of the whole text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Hashing constants for n-gram buckets; they are part of the model (changing them breaks
+# checkpoints), so they are stored in the checkpoint config too.
+_P1, _P2 = 1_000_003, 7_919
+
+
+def truncate_head_tail(ids: list[int], head: int, tail: int) -> tuple[list[int], bool]:
+    """Keep the first ``head`` and last ``tail`` tokens; report whether anything was cut."""
+    if len(ids) <= head + tail:
+        return ids, False
+    return ids[:head] + (ids[-tail:] if tail > 0 else []), True
+
+
+def hashed_ngrams(ids: list[int], vocab_size: int, buckets: int) -> np.ndarray:
+    """Distinct unigram and hashed-bigram feature ids of one text (binarized, as in NBSVM).
+
+    Unigrams keep their token id; bigrams are hashed into ``[vocab_size, buckets)``.
+    """
+    x = np.asarray(ids, dtype=np.int64)
+    if len(x) > 1:
+        bi = vocab_size + (x[:-1] * _P1 + x[1:] * _P2) % (buckets - vocab_size)
+        x = np.concatenate([x, bi])
+    if len(x) == 0:
+        x = np.zeros(1, dtype=np.int64)  # the pad id: r[0] is 0, so an empty text adds nothing
+    return np.unique(x)
+
+
+def nb_log_ratios(
+    features: list[np.ndarray], labels: list[int], buckets: int, pos: int, neg: int
+) -> torch.Tensor:
+    """Naive-Bayes log-count ratio r = log(p/|p|) - log(q/|q|) per feature, pos vs neg.
+
+    ``p``/``q`` are add-one smoothed document counts in positive/negative training texts. For
+    three classes neutral texts are ignored: r measures polarity, and the channel's linear
+    weights still learn a neutral output from it.
+    """
+    p = np.ones(buckets, dtype=np.float64)
+    q = np.ones(buckets, dtype=np.float64)
+    for f, y in zip(features, labels, strict=True):
+        if y == pos:
+            p[f] += 1
+        elif y == neg:
+            q[f] += 1
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    r[0] = 0.0
+    return torch.from_numpy(r.astype(np.float32))
+
+
+class SentimentRNN(nn.Module):
+    """BiGRU with max+mean pooling, an NB-weighted n-gram bag channel, and a logit mixer."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        n_classes: int,
+        emb_dim: int = 128,
+        hidden: int = 128,
+        buckets: int = 1 << 20,
+        emb_dropout: float = 0.3,
+        dropout: float = 0.4,
+    ) -> None:
+        super().__init__()
+        self.config = dict(
+            vocab_size=vocab_size,
+            n_classes=n_classes,
+            emb_dim=emb_dim,
+            hidden=hidden,
+            buckets=buckets,
+            emb_dropout=emb_dropout,
+            dropout=dropout,
+        )
+        self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
+        self.emb_dropout = nn.Dropout(emb_dropout)
+        # Bidirectional GRU as two unidirectional GRUs (see ``rnn_logits`` for why).
+        self.gru = nn.GRU(emb_dim, hidden, batch_first=True)
+        self.gru_reverse = nn.GRU(emb_dim, hidden, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.rnn_head = nn.Linear(4 * hidden, n_classes)
+        # Bag channel: sum over distinct n-grams f of r[f] * W[f] (+ bias).
+        self.bag = nn.EmbeddingBag(buckets, n_classes, mode="sum")
+        nn.init.zeros_(self.bag.weight)
+        self.bag_bias = nn.Parameter(torch.zeros(n_classes))
+        self.register_buffer("nb_ratio", torch.zeros(buckets))
+        # Mixer starts as "add the two channels' logits" and is refitted on validation data.
+        self.mixer = nn.Linear(2 * n_classes, n_classes)
+        with torch.no_grad():
+            eye = torch.eye(n_classes)
+            self.mixer.weight.copy_(torch.cat([eye, eye], dim=1))
+            self.mixer.bias.zero_()
+
+    def rnn_logits(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) right-padded token ids and their lengths → (B, C) logits of the RNN channel.
+
+        Length-aware without ``pack_padded_sequence``: on CPU the packed GRU backward is ~30x
+        slower than the padded one (measured, torch 2.13). Instead the backward direction runs
+        a second GRU over each sequence reversed *within its own length*, so neither direction
+        reads padding before real tokens, and pooling masks the padded positions.
+        """
+        T = tokens.shape[1]
+        x = self.emb_dropout(self.embedding(tokens))
+        pos = torch.arange(T)[None, :]
+        valid = pos < lengths[:, None]  # (B, T)
+        rev = torch.where(valid, lengths[:, None] - 1 - pos, pos)  # per-row reversal index
+        rev3 = rev[:, :, None].expand(-1, -1, x.shape[-1])
+        h_fwd, _ = self.gru(x)
+        h_bwd, _ = self.gru_reverse(x.gather(1, rev3))
+        h_bwd = h_bwd.gather(1, rev[:, :, None].expand(-1, -1, h_bwd.shape[-1]))
+        h = torch.cat([h_fwd, h_bwd], dim=-1)
+        mask = valid.unsqueeze(-1)
+        h_max = h.masked_fill(~mask, float("-inf")).max(dim=1).values
+        h_mean = (h * mask).sum(dim=1) / lengths[:, None].clamp(min=1).to(h.dtype)
+        return self.rnn_head(self.dropout(torch.cat([h_max, h_mean], dim=1)))
+
+    def bag_logits(self, bag_ids: torch.Tensor, bag_offsets: torch.Tensor) -> torch.Tensor:
+        """Flat n-gram ids with per-text offsets (EmbeddingBag layout) → (B, C) logits."""
+        weights = self.nb_ratio[bag_ids]
+        return self.bag(bag_ids, bag_offsets, per_sample_weights=weights) + self.bag_bias
+
+    def mix(self, rnn: torch.Tensor, bag: torch.Tensor) -> torch.Tensor:
+        """Late fusion of the two channels' logits."""
+        return self.mixer(torch.cat([rnn, bag], dim=1))
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        bag_ids: torch.Tensor,
+        bag_offsets: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (mixed logits, rnn logits, bag logits)."""
+        rnn = self.rnn_logits(tokens, lengths)
+        bag = self.bag_logits(bag_ids, bag_offsets)
+        return self.mix(rnn, bag), rnn, bag
+
+
+def fit_mixer(
+    model: SentimentRNN, rnn: torch.Tensor, bag: torch.Tensor, y: torch.Tensor, steps: int = 200
+) -> None:
+    """Fit the mixer (2C·C + C parameters) on held-out logits by L-BFGS on cross-entropy.
+
+    The channels' own training logits are overconfident (the bag nearly memorises the train
+    split), so the mixing weights must come from data neither channel was trained on.
+    """
+    mixer = model.mixer
+    opt = torch.optim.LBFGS(mixer.parameters(), lr=0.5, max_iter=steps)
+    feats = torch.cat([rnn, bag], dim=1).detach()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(mixer(feats), y) + 1e-3 * mixer.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+
+
+def count_parameters(model: nn.Module) -> dict[str, int]:
+    """Parameter counts per channel, for the model card."""
+    bag = model.bag.weight.numel() + model.bag_bias.numel()
+    total = sum(p.numel() for p in model.parameters())
+    return {"total": total, "bag_channel": bag, "rnn_channel": total - bag}

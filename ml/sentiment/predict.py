@@ -1,0 +1,107 @@
+"""Inference API used by the bot: load one checkpoint, classify a batch of texts on CPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ml.sentiment.data import clean_text
+from ml.sentiment.model import SentimentRNN
+from ml.sentiment.tokenizer import tokenizer_from_str
+from ml.sentiment.train import CHECKPOINT_FORMAT, collate, encode_texts, model_name_for
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """One prediction."""
+
+    label: str  # "pos" | "neu" | "neg"
+    confidence: float  # probability of label, 0..1
+    probabilities: dict[str, float]
+    truncated: bool  # True when the truncation policy cut the text
+    n_tokens: int  # tokens before truncation
+
+
+class SentimentClassifier:
+    """A loaded sentiment checkpoint: tokenizer + model + labels, ready for ``predict``."""
+
+    lang: str
+    labels: tuple[str, ...]
+    model_name: str
+
+    def __init__(
+        self,
+        model: SentimentRNN,
+        tokenizer: object,
+        lang: str,
+        labels: tuple[str, ...],
+        head: int,
+        tail: int,
+        model_name: str,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.lang = lang
+        self.labels = labels
+        self.head = head
+        self.tail = tail
+        self.model_name = model_name
+
+    @classmethod
+    def load(cls, path: str | Path) -> SentimentClassifier:
+        """Load a checkpoint written by ``train-sentiment`` onto the CPU, in eval mode.
+
+        Only plain tensors and Python containers are in the file, so ``weights_only=True``
+        works, which means loading cannot execute code from the checkpoint.
+        """
+        ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: not a sentiment checkpoint ({ckpt.get('format')!r})")
+        model = SentimentRNN(**ckpt["model_config"])
+        model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+        lang = ckpt["lang"]
+        return cls(
+            model,
+            tokenizer_from_str(ckpt["tokenizer"]),
+            lang,
+            tuple(ckpt["labels"]),
+            int(ckpt["head_tokens"]),
+            int(ckpt["tail_tokens"]),
+            ckpt.get("meta", {}).get("model_name", model_name_for(lang)),
+        )
+
+    @torch.inference_mode()
+    def probabilities(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, ...]:
+        """(probs (N, C), n_tokens, truncated) for raw texts; cleaning happens here."""
+        cfg = self.model.config
+        cleaned = [clean_text(t, self.lang) for t in texts]
+        ids, bags, n_tokens, truncated = encode_texts(
+            self.tokenizer, cleaned, self.head, self.tail, cfg["vocab_size"], cfg["buckets"]
+        )
+        out = []
+        for s in range(0, len(texts), batch_size):
+            logits, _, _ = self.model(*collate(ids[s : s + batch_size], bags[s : s + batch_size]))
+            out.append(logits.softmax(dim=-1))
+        probs = torch.cat(out) if out else torch.zeros(0, len(self.labels))
+        return probs, torch.tensor(n_tokens), torch.tensor(truncated)
+
+    def predict(self, texts: list[str]) -> list[SentimentResult]:
+        """Classify a batch of raw texts (cleaned with the training-time ``clean_text``)."""
+        if not texts:
+            return []
+        probs, n_tokens, truncated = self.probabilities(texts)
+        results = []
+        for p, n, cut in zip(probs.tolist(), n_tokens.tolist(), truncated.tolist(), strict=True):
+            best = max(range(len(p)), key=p.__getitem__)
+            results.append(
+                SentimentResult(
+                    label=self.labels[best],
+                    confidence=float(p[best]),
+                    probabilities={name: float(q) for name, q in zip(self.labels, p, strict=True)},
+                    truncated=bool(cut),
+                    n_tokens=int(n),
+                )
+            )
+        return results

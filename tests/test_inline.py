@@ -1,0 +1,61 @@
+"""Inline mode (``@bot Ser``) end to end: real PTB answering inline queries over the fake API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.fake_api import FakeBotApi
+from tests.conftest import say
+
+
+async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:
+    """The bot's answerInlineQuery parameters for ``query``."""
+    since = api.mark()
+    query_id = api.inline_query(query, **kwargs)
+    call = await api.wait_for_call("answerInlineQuery", since=since)
+    assert call["ok"], call
+    return api.inline_answers[query_id]
+
+
+async def test_prefix_gives_up_to_ten_personal_names(api: FakeBotApi, bot: object) -> None:
+    answer = await inline(api, "Ser")
+    results = answer["results"]
+    assert 1 <= len(results) <= 10
+    assert answer["is_personal"] is True and answer["cache_time"] <= 10
+    titles = [r["title"] for r in results]
+    assert all(r["type"] == "article" for r in results)
+    assert all(title.startswith("Ser") and title != "Ser" for title in titles)
+    assert len(set(titles)) == len(titles)
+    assert [r["input_message_content"]["message_text"] for r in results] == titles
+
+
+async def test_empty_query_offers_random_names(api: FakeBotApi, bot: object) -> None:
+    results = (await inline(api, ""))["results"]
+    assert len(results) == 10
+    assert all(r["title"][:1].isupper() for r in results)
+
+
+async def test_user_style_is_used(api: FakeBotApi, bot: object) -> None:
+    await say(api, "/style ru")
+    titles = [r["title"] for r in (await inline(api, "ан"))["results"]]
+    assert titles and all(t.startswith("Ан") for t in titles)
+    ru_user = api.user(4004, "Оля", language_code="ru")  # Russian clients default to ru names
+    results = (await inline(api, "Ма", user=ru_user))["results"]
+    assert all(r["title"].startswith("Ма") for r in results)
+    assert any("имя" in r["description"] for r in results)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("🙂", "🙂"), ("S" * 200, "too long"), ("Сер", "/style ru"), ("a<b>", "&lt;")],
+)
+async def test_bad_query_gets_one_explanatory_article(
+    api: FakeBotApi, bot: object, query: str, expected: str
+) -> None:
+    results = (await inline(api, query))["results"]
+    assert len(results) == 1
+    (article,) = results
+    assert article["type"] == "article" and article["title"] and article["description"]
+    assert expected in article["input_message_content"]["message_text"]

@@ -1,0 +1,266 @@
+"""Tests for the sentiment ML package: cleaning, tokenizer, routing, truncation, tiny training.
+
+Everything runs on CPU on synthetic data in a few seconds; no shared datasets are needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from ml.__main__ import main as ml_main
+from ml.sentiment import SentimentClassifier, SentimentResult, clean_text, route_language
+from ml.sentiment.data import LABELS_3, load_file, read_csv, train_val_split
+from ml.sentiment.evaluate import binary_accuracy, classification_metrics
+from ml.sentiment.model import hashed_ngrams, truncate_head_tail
+from ml.sentiment.tokenizer import tokenizer_from_str, tokenizer_to_str, train_tokenizer
+
+# ------------------------------------------------------------------------------ cleaning
+
+
+def test_clean_removes_br_and_html_tags() -> None:
+    raw = "Great film.<br /><br />The <b>acting</b> was <i>superb</i> &amp; moving.<br/>End"
+    out = clean_text(raw, "en")
+    assert "<" not in out and ">" not in out
+    assert "acting was superb & moving." in out
+    assert out.startswith("Great film.\n")  # <br /> is a line break, not glued words
+    assert out.endswith("End")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Отличный фильм.\n\n8 из 10", "Отличный фильм."),
+        ("Отличный фильм.\n\n7/10", "Отличный фильм."),
+        ("Так себе.\n\n7,5 из 10.", "Так себе."),
+        ("Шедевр. Оценка: 10/10!!!", "Шедевр. Оценка:"),
+        ("Шедевр!\n\n<b>10 из 10</b>", "Шедевр!"),
+        ("Скучно. 3 из 10", "Скучно."),
+        ("Хорошо.\n\n9 из 10\n\nP.S. спасибо", "Хорошо.\n\nP.S. спасибо"),
+    ],
+)
+def test_clean_strips_trailing_kinopoisk_score(raw: str, expected: str) -> None:
+    assert clean_text(raw, "ru") == expected
+
+
+def test_clean_keeps_scores_that_are_not_a_trailing_verdict() -> None:
+    mid = "Это 5 из 10 фильмов, которые стоит смотреть.\n\nКонец истории."
+    assert clean_text(mid, "ru") == mid
+    # A score in the first paragraph of a long review is not in the trailing lines.
+    early = "Оценка 8 из 10\n\n" + "\n\n".join(f"Абзац {i}." for i in range(5))
+    assert "8 из 10" in clean_text(early, "ru")
+    # English text is never score-stripped (IMDB has no such leak): "7/10" stays.
+    assert clean_text("Pretty good. 7/10", "en") == "Pretty good. 7/10"
+    # "110/10" or "2.5/10" style numbers are not the author's score pattern.
+    assert "0.10 из 10" in clean_text("Счёт 0.10 из 10", "ru")
+
+
+def test_clean_is_used_by_loader(tmp_path: Path) -> None:
+    path = tmp_path / "k.csv.gz"
+    _write_csv(path, [("Хорошо<br />очень.\n\n9 из 10", "pos"), ("x", "skip")])
+    split = load_file(path, "ru", LABELS_3)
+    assert split.texts == ["Хорошо\nочень."]  # cleaned, and the unknown label dropped
+    assert split.labels == [LABELS_3.index("pos")]
+
+
+def test_train_val_split_is_deterministic_and_disjoint() -> None:
+    from ml.sentiment.data import Split
+
+    texts = [f"review number {i}" for i in range(400)]
+    data = Split(texts, [i % 2 for i in range(400)], ("neg", "pos"))
+    a_train, a_val = train_val_split(data, 0.1)
+    _, b_val = train_val_split(data, 0.1)
+    assert a_val.texts == b_val.texts
+    assert set(a_train.texts).isdisjoint(a_val.texts)
+    assert len(a_train) + len(a_val) == 400
+    assert 15 <= len(a_val) <= 70  # ~10%
+
+
+# ------------------------------------------------------------------------------ tokenizer
+
+
+def test_tokenizer_round_trip_and_checkpoint_reload() -> None:
+    corpus = [
+        "the movie was wonderful and the actors were great",
+        "a boring film with terrible acting and a bad plot",
+        "фильм был прекрасным, актёры великолепны",
+    ] * 20
+    tok = train_tokenizer(corpus, vocab_size=300)
+    text = "the actors were wonderful"
+    ids = tok.encode(text).ids
+    assert 0 < len(ids) < len(text)  # subwords merged, not characters
+    assert tok.decode(ids) == text
+    assert tok.decode(tok.encode("Фильм был ПРЕКРАСНЫМ").ids) == "фильм был прекрасным"
+    # Stored inside a checkpoint dict, it reloads to the very same ids.
+    blob = tokenizer_to_str(tok)
+    reloaded = tokenizer_from_str(blob)
+    for t in [*corpus[:3], "unseen words: zyzzyva!"]:
+        assert reloaded.encode(t).ids == tok.encode(t).ids
+    assert tok.token_to_id("<pad>") == 0
+
+
+# ------------------------------------------------------------------------------ routing
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("This film was great", "en"),
+        ("Этот фильм был отличным", "ru"),
+        ("Фильм Titanic — шедевр", "ru"),  # Cyrillic majority
+        ("The film «Брат» was great", "en"),  # Latin majority
+        ("ab вг", "en"),  # tie → en, documented
+        ("Café crème", "en"),
+        ("", None),
+        ("12345 !!! 🙂🙂", None),
+        ("映画はとても良かった", None),
+        ("   ", None),
+    ],
+)
+def test_route_language(text: str, lang: str | None) -> None:
+    assert route_language(text) == lang
+
+
+# ------------------------------------------------------------------------------ truncation
+
+
+def test_truncate_head_tail() -> None:
+    ids = list(range(1, 101))
+    cut, was_cut = truncate_head_tail(ids, 10, 5)
+    assert was_cut and cut == list(range(1, 11)) + list(range(96, 101))
+    same, was_cut = truncate_head_tail(ids, 60, 40)
+    assert not was_cut and same == ids
+
+
+def test_hashed_ngrams_are_distinct_and_in_range() -> None:
+    f = hashed_ngrams([5, 6, 5, 6], vocab_size=10, buckets=100)
+    assert sorted(set(f.tolist())) == f.tolist()  # binarized: each feature once
+    assert {5, 6} <= set(f.tolist())
+    assert all(0 <= v < 100 for v in f.tolist())
+    assert len([v for v in f.tolist() if v >= 10]) == 2  # bigrams (5,6) and (6,5)
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def test_metrics_and_binary_accuracy() -> None:
+    labels = ("neg", "neu", "pos")
+    m = classification_metrics([0, 1, 2, 2], [0, 2, 2, 2], labels)
+    assert m["accuracy"] == 0.75
+    assert m["confusion_matrix"] == [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
+    assert m["macro_f1"] == pytest.approx((1 + 0 + 0.8) / 3)
+    # The neu row is ignored; argmax is restricted to pos vs neg (row 0 predicts neu
+    # overall but neg > pos, so it counts as correct).
+    probs = torch.tensor([[0.3, 0.6, 0.1], [0.1, 0.8, 0.1], [0.5, 0.1, 0.4], [0.1, 0.1, 0.8]])
+    assert binary_accuracy(probs, [0, 1, 2, 2], labels) == pytest.approx(2 / 3)
+
+
+# ------------------------------------------------------------------------------ tiny training
+
+POS_WORDS = ["great", "wonderful", "superb", "brilliant", "loved", "excellent", "moving"]
+NEG_WORDS = ["awful", "terrible", "boring", "waste", "hated", "dull", "worst"]
+FILLER = ["the", "film", "plot", "actors", "and", "was", "a", "story", "really", "movie"]
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(rows)
+
+
+def _synthetic_review(rng: random.Random, label: str, n_words: int = 12) -> str:
+    cue = POS_WORDS if label == "pos" else NEG_WORDS
+    words = [rng.choice(FILLER) for _ in range(n_words)]
+    for _ in range(3):
+        words.insert(rng.randrange(len(words)), rng.choice(cue))
+    return " ".join(words) + ".<br /><br />" + rng.choice(FILLER)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Train a tiny en model on 64 synthetic rows (grouped by label, like the real files)."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "sentiment").mkdir()
+    rng = random.Random(0)
+    rows = [(_synthetic_review(rng, y), y) for y in ("neg", "pos") for _ in range(32)]
+    _write_csv(root / "sentiment" / "imdb_train.csv.gz", rows)
+    test_rows = [(_synthetic_review(rng, y), y) for y in ("neg", "pos") for _ in range(20)]
+    _write_csv(root / "sentiment" / "imdb_test.csv.gz", test_rows)
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    code = ml_main(
+        [
+            "train-sentiment", "--lang", "en", "--data-dir", str(root), "--out", str(out),
+            "--epochs", "12", "--vocab-size", "120", "--buckets", "2048", "--emb-dim", "16",
+            "--hidden", "16", "--batch-size", "8", "--evals-per-epoch", "1", "--patience", "50",
+            "--lr", "1e-2", "--bag-lr", "1e-2", "--head", "12", "--tail", "6",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return out, root / "sentiment" / "imdb_test.csv.gz"
+
+
+def test_tiny_training_loss_falls_and_report_written(tiny_run: tuple[Path, Path]) -> None:
+    ckpt, _ = tiny_run
+    assert ckpt.exists()
+    metrics = json.loads(ckpt.with_suffix(".metrics.json").read_text(encoding="utf-8"))
+    assert ckpt.with_suffix(".loss.png").stat().st_size > 1000
+    history = metrics["history"]
+    assert len(history) >= 5
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert history[-1]["train_loss_bag"] < history[0]["train_loss_bag"]
+    assert metrics["labels"] == ["neg", "pos"]
+
+
+def test_tiny_checkpoint_loads_and_predicts(tiny_run: tuple[Path, Path]) -> None:
+    ckpt, _ = tiny_run
+    clf = SentimentClassifier.load(ckpt)
+    assert clf.lang == "en" and clf.labels == ("neg", "pos")
+    assert not clf.model.training
+    assert "BiGRU" in clf.model_name
+    texts = [
+        "the film was great wonderful and superb",
+        "the plot was awful terrible and boring",
+        "",
+    ]
+    results = clf.predict(texts)
+    assert len(results) == 3 and all(isinstance(r, SentimentResult) for r in results)
+    for r in results:
+        assert r.label in ("neg", "pos")
+        assert set(r.probabilities) == {"neg", "pos"}
+        assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert r.confidence == pytest.approx(max(r.probabilities.values()))
+    assert results[0].label == "pos" and results[1].label == "neg"
+    assert clf.predict([]) == []
+
+
+def test_truncation_is_reported(tiny_run: tuple[Path, Path]) -> None:
+    ckpt, _ = tiny_run
+    clf = SentimentClassifier.load(ckpt)  # trained with --head 12 --tail 6
+    long_text = " ".join(["the great film"] * 20)
+    short, long_ = clf.predict(["great film", long_text])
+    assert not short.truncated and short.n_tokens <= 18
+    assert long_.truncated and long_.n_tokens > 18
+    # Only head + tail tokens reach the RNN; same head and tail → same RNN input.
+    ids = clf.tokenizer.encode(long_text).ids
+    assert truncate_head_tail(ids, clf.head, clf.tail)[0] == ids[:12] + ids[-6:]
+
+
+def test_eval_cli_prints_json_last(
+    tiny_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt, test_csv = tiny_run
+    assert ml_main(["eval-sentiment", "--checkpoint", str(ckpt), "--data", str(test_csv)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert result["n"] == len(read_csv(test_csv)) == 40
+    assert result["labels"] == ["neg", "pos"]
+    assert sum(map(sum, result["confusion_matrix"])) == 40
+    assert result["accuracy"] >= 0.8  # the synthetic task is easy
+    assert "binary_accuracy" not in result  # binary model: no separate number
