@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -106,6 +107,13 @@ def register_handlers(app: Application) -> None:
             filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reviews.review_message
         )
     )
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT,
+            basics.non_text_message,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(basics.stale_button))
     app.add_error_handler(basics.on_error)
 
 
@@ -123,7 +131,10 @@ async def set_command_menus(app: Application) -> None:
 
 async def on_startup(app: Application) -> None:
     await upgrade_to_head(app.bot_data["database_url"])
-    await set_command_menus(app)
+    try:  # the menu is a convenience: a Bot API server that refuses it must not stop the bot
+        await set_command_menus(app)
+    except TelegramError:
+        log.warning("could not register the command menu", exc_info=True)
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
     me = app.bot
     log.info(

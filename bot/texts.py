@@ -81,6 +81,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Send a few words, like “a lovely film”."
         ),
         "review_unavailable": "Reading reviews in this language isn't available right now.",
+        "non_text": ("I read text: send a review to hear its mood, or /name Ser for names. /help"),
         "button_stale": "This button is out of date. Send the command again.",
         "btn_more": "🔄 More",
         "fav_saved": "⭐ Saved {name} to your /favorites.",
@@ -217,6 +218,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "Напишите хотя бы пару слов, например «отличный фильм»."
         ),
         "review_unavailable": "Отзывы на этом языке сейчас не читаю.",
+        "non_text": (
+            "Я читаю текст: пришлите отзыв, и я скажу его настроение, или /name Сер для имён. /help"
+        ),
         "button_stale": "Эта кнопка устарела. Отправьте команду ещё раз.",
         "btn_more": "🔄 Ещё",
         "fav_saved": "⭐ {name} сохранено в /favorites.",

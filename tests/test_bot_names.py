@@ -102,7 +102,8 @@ async def test_forged_settings_button_changes_nothing(
     api.send_message("/temp")
     await api.wait_for_reply(1001, since=since)
     message = api.bot_messages(1001)[-1]
-    for forged in ("temp:77", "temp:nan", "temp:", "style:klingon", "lang:xx", "temp:0.3;drop"):
+    forgeries = ("temp:77", "temp:nan", "temp:", "style:klingon", "lang:xx", "temp:0.3;drop", "zz")
+    for forged in forgeries:
         since = api.mark()
         query_id = api.press_button(message, forged, forged=True)
         await api.wait_for_call("answerCallbackQuery", since=since)

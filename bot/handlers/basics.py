@@ -55,3 +55,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(update.effective_chat.id, t(lang, "error"))
     except Exception:  # the apology itself failed (network, chat gone): nothing more to do
         log.warning("could not send the error apology", exc_info=True)
+
+
+async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice… in a private chat: say what the bot can read."""
+    who = await caller(update, context)
+    await reply(update, t(who.lang, "non_text"))
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any button press no other handler claims (old bot versions, forged data)."""
+    query = update.callback_query
+    if query is not None:
+        who = await caller(update, context)
+        await query.answer(t(who.lang, "button_stale"), show_alert=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Message, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, reply, services
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
 from bot.texts import t
 
+log = logging.getLogger(__name__)
 LABEL_EMOJI = {"pos": "😊", "neu": "😐", "neg": "😞"}
 REMEMBERED_REPLIES = 200  # per chat: which bot message answered which review (for edits)
 
@@ -66,7 +69,10 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
     who = await caller(update, context)
     message = update.effective_message
     assert message is not None
-    await message.chat.send_action(ChatAction.TYPING)
+    try:  # "typing…" is a courtesy; a client or server that refuses it must not cost the answer
+        await message.chat.send_action(ChatAction.TYPING)
+    except TelegramError:
+        log.debug("send_chat_action failed", exc_info=True)
     try:
         verdict = await services(context).sentiment.analyse(text)
         answer = format_verdict(verdict, who.lang)

@@ -45,6 +45,8 @@ class NameBatch:
 
 def describe_char(ch: str) -> str:
     """How to show a rejected character: itself when printable, else its code point."""
+    if ch == " ":
+        return "␣"
     if ch.isprintable() and not ch.isspace():
         return ch
     return f"U+{ord(ch):04X}"

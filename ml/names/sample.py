@@ -7,6 +7,7 @@ each has produced the end token or hit the length cap.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import torch
@@ -72,7 +73,7 @@ def sample_names(
         return []
     normalized = check_prefix(bundle, prefix)
     generator = torch.Generator()
-    generator.manual_seed(seed if seed is not None else int(torch.seed() % (2**63)))
+    generator.manual_seed(seed if seed is not None else secrets.randbits(63))
 
     model, vocab = bundle.model, bundle.vocab
     context = torch.tensor([[BOS, *vocab.encode(normalized)]])
