@@ -28,8 +28,9 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 train-names: $(STAMP)
-	$(PY) -m ml train-names --data $(DATA_DIR)/names/makemore/names.txt --style en --out ml/checkpoints/names-en.pt
-	$(PY) -m ml train-names --data $(DATA_DIR)/names/ru/ru_first_names_male.txt $(DATA_DIR)/names/ru/ru_first_names_female.txt --style ru --out ml/checkpoints/names-ru.pt
+	$(PY) -m ml train-names --data $(DATA_DIR)/names/makemore/names.txt --style en --out ml/checkpoints/names-en.pt --hidden-size 384 --embedding-dim 64 --dropout 0.3 --max-epochs 30 --patience 4 --threads 1 --max-minutes 55
+	$(PY) -m ml train-names --data $(DATA_DIR)/names/ru/ru_first_names_male.txt $(DATA_DIR)/names/ru/ru_first_names_female.txt --style ru --out ml/checkpoints/names-ru.pt --hidden-size 256 --embedding-dim 48 --dropout 0.35 --max-epochs 60 --patience 8 --warmup-steps 100
+	$(PY) -m ml train-names --data $(DATA_DIR)/names/dnd/*.txt $(DATA_DIR)/names/fantasy/tolkien_characters.txt --max-words 1 --style fantasy --out ml/checkpoints/names-fantasy.pt --hidden-size 128 --num-layers 1 --embedding-dim 32 --dropout 0.3 --max-epochs 80 --patience 10 --warmup-steps 50 --threads 1
 
 bench: $(STAMP)
 	$(PY) bench/names.py

@@ -15,7 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "trained on real names.\n\n"
             "• /name Ser: eight names that start with “Ser”\n"
             "• /name: eight random names\n"
-            "• /style: English or Russian names\n"
+            "• /style: English, Russian or fantasy names\n"
             "• /temp: how wild the names are (0.1–2.0)\n"
             "• send me any review and I'll tell you its mood\n\n"
             "Current style: {style}, temperature {temperature}. /help lists everything."
@@ -23,7 +23,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": (
             "<b>Namecraft</b> invents names with character-level RNNs.\n\n"
             "/name <i>prefix</i>: names that start with the prefix (random without one)\n"
-            "/style [en|ru]: the name style\n"
+            "/style [en|ru|fantasy]: the name style\n"
             "/temp [0.1–2.0]: sampling temperature; low = classic, high = wild\n"
             "/review <i>text</i>: is a review positive, neutral or negative? "
             "(in a private chat just send the text; works as a reply in groups)\n"
@@ -150,7 +150,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "обученными на настоящих именах.\n\n"
             "• /name Сер: восемь имён на «Сер»\n"
             "• /name: восемь случайных имён\n"
-            "• /style: русские или английские имена\n"
+            "• /style: русские, английские или фэнтези-имена\n"
             "• /temp: насколько смелые имена (0.1–2.0)\n"
             "• пришлите любой отзыв, и я скажу, какое у него настроение\n\n"
             "Сейчас стиль: {style}, температура {temperature}. Все команды: /help."
@@ -158,7 +158,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": (
             "<b>Namecraft</b> придумывает имена посимвольными RNN.\n\n"
             "/name <i>начало</i>: имена с этим началом (без него случайные)\n"
-            "/style [en|ru]: стиль имён\n"
+            "/style [en|ru|fantasy]: стиль имён\n"
             "/temp [0.1–2.0]: температура; низкая = привычные, высокая = смелые\n"
             "/review <i>текст</i>: отзыв положительный, нейтральный или отрицательный? "
             "(в личном чате просто пришлите текст; в группах ответом на сообщение)\n"
@@ -286,8 +286,8 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 STYLE_TITLES: dict[str, dict[str, str]] = {
-    "en": {"en": "English", "ru": "Russian"},
-    "ru": {"en": "английские", "ru": "русские"},
+    "en": {"en": "English", "ru": "Russian", "fantasy": "Fantasy"},
+    "ru": {"en": "английские", "ru": "русские", "fantasy": "фэнтези"},
 }
 
 

@@ -10,17 +10,18 @@ import torch
 from ml.names.vocab import BOS, EOS, PAD, CharVocab, normalize_name
 
 
-def read_names(paths: Sequence[str | Path]) -> list[str]:
+def read_names(paths: Sequence[str | Path], max_words: int = 0) -> list[str]:
     """Non-empty stripped lines of the given files, in order, normalised to lower case.
 
     Duplicates are kept on purpose: makemore's split is defined over lines, not unique names.
-    Lines containing a tab (a TSV row) keep only their first column.
+    Lines containing a tab (a TSV row) keep only their first column. ``max_words`` > 0 drops
+    longer entries (e.g. "Alfrida of the Yale" from a list of single fantasy names).
     """
     names: list[str] = []
     for path in paths:
         for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
             name = normalize_name(line.split("\t", 1)[0])
-            if name:
+            if name and (max_words <= 0 or len(name.split()) <= max_words):
                 names.append(name)
     return names
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ml.names.data import encode_batch, makemore_split, read_names
 from ml.names.model import CharRNN, NameModel
 from ml.names.sample import sample_names
-from ml.names.vocab import PAD, CharVocab
+from ml.names.vocab import PAD, CharVocab, normalize_name
 
 
 @torch.no_grad()
@@ -41,9 +41,12 @@ def mean_nll(
 def evaluate_checkpoint(
     checkpoint: str | Path, data: Sequence[str | Path], samples: int = 1000, seed: int = 0
 ) -> dict[str, float | int | str]:
-    """Everything ``python -m ml eval-names`` reports, as a dict."""
+    """Everything ``python -m ml eval-names`` reports, as a dict.
+
+    The data is filtered the way the checkpoint was trained (``max_words`` is kept in it).
+    """
     bundle = NameModel.load(checkpoint)
-    names = read_names(data)
+    names = read_names(data, int(bundle.meta.get("max_words", 0)))
     train, test = makemore_split(names)
     unknown = sorted({ch for name in test for ch in bundle.vocab.unknown_chars(name)})
     if unknown:
@@ -54,7 +57,7 @@ def evaluate_checkpoint(
 
     train_set = set(train)
     generated = sample_names(bundle, "", samples, temperature=1.0, seed=seed, unique=False)
-    novel = sum(1 for g in generated if g.text.lower() not in train_set)
+    novel = sum(1 for g in generated if normalize_name(g.text) not in train_set)
     return {
         "checkpoint": str(checkpoint),
         "style": bundle.style,

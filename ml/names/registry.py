@@ -26,6 +26,7 @@ class StyleInfo:
 STYLES: dict[str, StyleInfo] = {
     "en": StyleInfo("en", "English", "Английские", "🇬🇧"),
     "ru": StyleInfo("ru", "Russian", "Русские", "🇷🇺"),
+    "fantasy": StyleInfo("fantasy", "Fantasy", "Фэнтези", "🧝"),
 }
 
 

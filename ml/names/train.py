@@ -40,6 +40,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     val_size: int = 1000
     max_minutes: float = 60.0
+    max_words: int = 0  # >0: skip data lines with more words than this
     seed: int = 1337
     threads: int = 0  # 0 = leave torch's default
 
@@ -59,7 +60,7 @@ def train_names(
     if config.threads:
         torch.set_num_threads(config.threads)
     generator = seed_everything(config.seed)
-    names = read_names(data)
+    names = read_names(data, config.max_words)
     if len(names) < 10:
         raise ValueError(f"need at least 10 names to train, got {len(names)}")
     train_all, test = makemore_split(names)
@@ -91,7 +92,7 @@ def train_names(
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         order = torch.randperm(len(train), generator=generator).tolist()
-        running, seen = 0.0, 0
+        running, seen, window = 0.0, 0, 0.0
         bar = tqdm(
             range(0, len(order), config.batch_size),
             desc=f"{config.style} epoch {epoch}",
@@ -113,10 +114,12 @@ def train_names(
             optimizer.step()
             step += 1
             running += loss.item()
+            window += loss.item()
             seen += 1
-            if step % 50 == 0:
-                history.append({"step": step, "train_loss": running / seen})
-                bar.set_postfix(loss=f"{running / seen:.4f}")
+            if step % 50 == 0:  # plot the mean of the last 50 steps, not of the whole epoch
+                history.append({"step": step, "train_loss": window / 50})
+                bar.set_postfix(loss=f"{window / 50:.4f}")
+                window = 0.0
         val_loss = mean_nll(model, val, vocab)
         history.append({"step": step, "val_loss": val_loss, "epoch": epoch})
         minutes = (time.perf_counter() - started) / 60
@@ -163,7 +166,10 @@ def train_names(
         vocab=vocab,
         known_names=frozenset(names),
         max_length=max_length,
-        meta={k: metrics[k] for k in ("test_nll", "val_nll", "n_train", "parameters")},
+        meta={
+            **{k: metrics[k] for k in ("test_nll", "val_nll", "n_train", "parameters")},
+            "max_words": config.max_words,
+        },
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
