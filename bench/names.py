@@ -21,11 +21,20 @@ from ml.names.evaluate import evaluate_checkpoint
 from ml.names.registry import checkpoint_path, load_all_styles
 from ml.names.sample import sample_names
 
+DND_RACES = ("dragonborn", "dwarf", "elf", "halfling", "halforc", "human", "tiefling")
 DATA_FILES = {
     "en": ["names/makemore/names.txt"],
     "ru": ["names/ru/ru_first_names_male.txt", "names/ru/ru_first_names_female.txt"],
+    "fantasy": [
+        *(f"names/dnd/{race}_{sex}.txt" for race in DND_RACES for sex in ("female", "male")),
+        "names/fantasy/tolkien_characters.txt",
+    ],
 }
-PREFIXES = {"en": ["", "Ser", "Ma", "Jo"], "ru": ["", "Сер", "Ма", "Ан"]}
+PREFIXES = {
+    "en": ["", "Ser", "Ma", "Jo"],
+    "ru": ["", "Сер", "Ма", "Ан"],
+    "fantasy": ["", "Ar", "Gal", "Th"],
+}
 
 
 def percentile(values: list[float], q: float) -> float:
