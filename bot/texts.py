@@ -153,7 +153,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /style: русские, английские или фэнтези-имена\n"
             "• /temp: насколько смелые имена (0.1–2.0)\n"
             "• пришлите любой отзыв, и я скажу, какое у него настроение\n\n"
-            "Сейчас стиль: {style}, температура {temperature}. Все команды: /help."
+            "Сейчас стиль «{style}», температура {temperature}. Все команды: /help."
         ),
         "help": (
             "<b>Namecraft</b> придумывает имена посимвольными RNN.\n\n"
@@ -181,7 +181,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "name_too_long": "Слишком длинное начало: здесь имена не длиннее {limit} букв.",
         "name_bad_chars": "Стиль «{style}» не знает этих символов: {chars}.",
-        "name_try_style": "Похоже на {suggested} имена: переключитесь командой /style {code}.",
+        "name_try_style": "Похоже на стиль «{suggested}»: переключитесь командой /style {code}.",
         "name_letters_only": "Используйте только буквы, например /name Сер.",
         "legend": "✨ новое · 📖 настоящее",
         "temp_current": (
@@ -223,7 +223,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "button_stale": "Эта кнопка устарела. Отправьте команду ещё раз.",
         "btn_more": "🔄 Ещё",
-        "fav_saved": "⭐ {name} сохранено в /favorites.",
+        "fav_saved": "⭐ Имя {name} сохранено в /favorites.",
         "fav_already": "{name} уже есть в избранном.",
         "fav_invalid": "Эта кнопка устарела или не из этого чата. Отправьте /name ещё раз.",
         "fav_empty": (
@@ -247,7 +247,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "inline_new": "✨ новое имя · {style}",
         "game_round": (
             "🎲 <b>Настоящее или придуманное?</b>\n\n<b>{name}</b>\n\n"
-            "Это настоящее имя ({style}) или его придумала моя нейросеть? "
+            "Это настоящее имя (стиль «{style}») или его придумала моя нейросеть? "
             "Голосуйте {seconds} с (голос можно изменить); /reveal завершает раунд сразу."
         ),
         "btn_real": "📖 Настоящее",
@@ -287,7 +287,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 STYLE_TITLES: dict[str, dict[str, str]] = {
     "en": {"en": "English", "ru": "Russian", "fantasy": "Fantasy"},
-    "ru": {"en": "английские", "ru": "русские", "fantasy": "фэнтези"},
+    "ru": {"en": "английский", "ru": "русский", "fantasy": "фэнтези"},
 }
 
 
