@@ -6,18 +6,14 @@ import argparse
 import sys
 
 from ml.names import cli as names_cli
+from ml.sentiment import cli as sentiment_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     names_cli.register(subparsers)
-    try:
-        from ml.sentiment import cli as sentiment_cli
-    except ImportError:  # sentiment package not present in this checkout
-        sentiment_cli = None
-    if sentiment_cli is not None:
-        sentiment_cli.register(subparsers)
+    sentiment_cli.register(subparsers)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

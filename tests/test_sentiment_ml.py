@@ -264,3 +264,11 @@ def test_eval_cli_prints_json_last(
     assert sum(map(sum, result["confusion_matrix"])) == 40
     assert result["accuracy"] >= 0.8  # the synthetic task is easy
     assert "binary_accuracy" not in result  # binary model: no separate number
+
+
+def test_balanced_class_weights() -> None:
+    from ml.sentiment.train import class_weights
+
+    w = class_weights([0, 0, 0, 1], 2, "balanced")
+    assert w.tolist() == pytest.approx([4 / 6, 2.0])
+    assert class_weights([0, 0, 0, 1], 2, "none").tolist() == [1.0, 1.0]

@@ -47,9 +47,7 @@ def binary_accuracy(probs: torch.Tensor, y_true: list[int], labels: tuple[str, .
     rows = [i for i, y in enumerate(y_true) if y in (pos, neg)]
     if not rows:
         return float("nan")
-    correct = sum(
-        (pos if probs[i, pos] >= probs[i, neg] else neg) == y_true[i] for i in rows
-    )
+    correct = sum((pos if probs[i, pos] >= probs[i, neg] else neg) == y_true[i] for i in rows)
     return correct / len(rows)
 
 

@@ -13,7 +13,7 @@ def _is_latin(ch: str) -> bool:
 
 
 def route_language(text: str) -> str | None:
-    """"ru" if Cyrillic letters outnumber Latin ones, "en" if Latin wins, else None.
+    """Return "ru" if Cyrillic letters outnumber Latin ones, "en" if Latin wins, else None.
 
     A tie between non-zero counts goes to "en" (deterministic; a half-and-half message is
     most often an English phrase quoted inside Russian or vice versa, and en is the default

@@ -162,7 +162,12 @@ class SentimentRNN(nn.Module):
 
 
 def fit_mixer(
-    model: SentimentRNN, rnn: torch.Tensor, bag: torch.Tensor, y: torch.Tensor, steps: int = 200
+    model: SentimentRNN,
+    rnn: torch.Tensor,
+    bag: torch.Tensor,
+    y: torch.Tensor,
+    class_weight: torch.Tensor | None = None,
+    steps: int = 200,
 ) -> None:
     """Fit the mixer (2C·C + C parameters) on held-out logits by L-BFGS on cross-entropy.
 
@@ -175,7 +180,8 @@ def fit_mixer(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = F.cross_entropy(mixer(feats), y) + 1e-3 * mixer.weight.pow(2).sum()
+        loss = F.cross_entropy(mixer(feats), y, weight=class_weight)
+        loss = loss + 1e-3 * mixer.weight.pow(2).sum()
         loss.backward()
         return loss
 

@@ -112,6 +112,18 @@ def channel_logits(
     return rnn, bag
 
 
+def class_weights(labels: list[int], n_classes: int, mode: str) -> torch.Tensor:
+    """Cross-entropy class weights: all ones, or "balanced" = n / (k * count_c).
+
+    Kinopoisk is 59% pos / 24% neg / 17% neu and is scored by macro-F1, which rewards
+    recall on the small neutral class; balanced weights trade a little accuracy for it.
+    """
+    if mode == "none":
+        return torch.ones(n_classes)
+    counts = torch.bincount(torch.tensor(labels), minlength=n_classes).float().clamp(min=1)
+    return counts.sum() / (n_classes * counts)
+
+
 def save_checkpoint(
     path: Path,
     model: SentimentRNN,
@@ -194,12 +206,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         dropout=args.dropout,
     )
     pos, neg = labels.index("pos"), labels.index("neg")
-    model.nb_ratio.copy_(
-        nb_log_ratios(train_enc.bags, train_enc.labels, buckets, pos=pos, neg=neg)
-    )
-    rnn_params = [
-        p for n, p in model.named_parameters() if not n.startswith(("bag", "mixer"))
-    ]
+    model.nb_ratio.copy_(nb_log_ratios(train_enc.bags, train_enc.labels, buckets, pos=pos, neg=neg))
+    rnn_params = [p for n, p in model.named_parameters() if not n.startswith(("bag", "mixer"))]
     bag_params = [model.bag.weight, model.bag_bias]
     opt = torch.optim.AdamW(
         [
@@ -208,6 +216,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         ]
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
+    class_weight = class_weights(train_enc.labels, len(labels), args.class_weight)
+    print(f"class weights {[round(w, 3) for w in class_weight.tolist()]}")
     steps_per_epoch = math.ceil(len(train_enc.ids) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     eval_every = max(1, steps_per_epoch // args.evals_per_epoch)
@@ -233,7 +243,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             )
             y = torch.tensor([train_enc.labels[i] for i in batch])
             _, rnn, bag = model(tokens, lens, bag_ids, offsets)
-            loss_rnn, loss_bag = F.cross_entropy(rnn, y), F.cross_entropy(bag, y)
+            loss_rnn = F.cross_entropy(rnn, y, weight=class_weight)
+            loss_bag = F.cross_entropy(bag, y, weight=class_weight)
             opt.zero_grad(set_to_none=True)
             (loss_rnn + loss_bag).backward()
             torch.nn.utils.clip_grad_norm_(rnn_params, args.grad_clip)
@@ -244,8 +255,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
             if step % eval_every == 0 or step == total_steps:
                 rnn_v, bag_v = channel_logits(model, val_enc)
-                v_rnn = F.cross_entropy(rnn_v, y_val).item()
-                v_bag = F.cross_entropy(bag_v, y_val).item()
+                v_rnn = F.cross_entropy(rnn_v, y_val, weight=class_weight).item()
+                v_bag = F.cross_entropy(bag_v, y_val, weight=class_weight).item()
                 acc_rnn = (rnn_v.argmax(1) == y_val).float().mean().item()
                 acc_bag = (bag_v.argmax(1) == y_val).float().mean().item()
                 tr = np.mean(running, axis=0)
@@ -294,7 +305,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             state[k] = v
     model.load_state_dict(state)
     rnn_v, bag_v = channel_logits(model, val_enc)
-    fit_mixer(model, rnn_v, bag_v, y_val)
+    fit_mixer(model, rnn_v, bag_v, y_val, class_weight)
     model.eval()
     with torch.inference_mode():
         mixed = model.mix(rnn_v, bag_v)
@@ -367,6 +378,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--bag-lr", type=float, default=1e-3)
     p.add_argument("--bag-weight-decay", type=float, default=0.0)
+    p.add_argument(
+        "--class-weight", choices=["none", "balanced"], default="none", help="loss weighting"
+    )
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--patience", type=int, default=3, help="evals without any improvement")

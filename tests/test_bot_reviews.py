@@ -1,0 +1,103 @@
+"""Reviews end to end with the shipped sentiment checkpoints, over the fake Bot API."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.fake_api import FakeBotApi
+from tests.conftest import say
+
+POSITIVE_EN = (
+    "An absolutely wonderful film. The acting is superb, the story is moving and beautifully "
+    "told, and the music is gorgeous. One of the best movies I have seen in years, I loved "
+    "every minute and will gladly watch it again. Highly recommended!"
+)
+NEGATIVE_EN = (
+    "A terrible, boring waste of time. The plot makes no sense, the acting is awful and the "
+    "dialogue is painfully stupid. I wanted to leave after twenty minutes. One of the worst "
+    "films I have ever seen; avoid it."
+)
+POSITIVE_RU = (
+    "Замечательный фильм! Великолепная игра актёров, трогательная история и прекрасная "
+    "музыка. Смотрел с огромным удовольствием и обязательно пересмотрю. Один из лучших "
+    "фильмов за последние годы, всем советую."
+)
+NEGATIVE_RU = (
+    "Ужасный, скучный фильм. Сюжет бессмысленный, актёры играют отвратительно, диалоги "
+    "глупые. Еле досидел до конца и жалею о потраченном времени. Один из худших фильмов, "
+    "которые я видел, не тратьте деньги."
+)
+
+
+@pytest.mark.parametrize(
+    ("review", "verdict"),
+    [
+        (POSITIVE_EN, "Positive"),
+        (NEGATIVE_EN, "Negative"),
+        (POSITIVE_RU, "Positive"),
+        (NEGATIVE_RU, "Negative"),
+    ],
+)
+async def test_clear_reviews_get_the_right_verdict(
+    api: FakeBotApi, bot: object, review: str, verdict: str
+) -> None:
+    reply = await say(api, review)
+    assert verdict in reply, reply
+    assert "%" in reply
+    model = "(en)" if review in (POSITIVE_EN, NEGATIVE_EN) else "(ru)"
+    assert model in reply, reply  # which model read it
+
+
+async def test_russian_interface_for_russian_users(api: FakeBotApi, bot: object) -> None:
+    user = api.user(5005, "Петя", language_code="ru")
+    assert "Положительный" in await say(api, POSITIVE_RU, user=user)
+
+
+async def test_review_command_in_a_group_and_as_reply(api: FakeBotApi, bot: object) -> None:
+    user = api.user(6006, "Gus")
+    group = {"user": user, "chat_id": -100, "chat_type": "group"}
+    assert "Negative" in await say(api, f"/review {NEGATIVE_EN}", **group)
+    # ordinary chatter in a group gets no answer
+    since = api.mark()
+    api.send_message(POSITIVE_EN, **group)
+    with pytest.raises(TimeoutError):
+        await api.wait_for_reply(-100, since=since, timeout=1.5)
+    # /review as a reply to someone's message reads that message
+    original = api.send_message(POSITIVE_EN, **group)
+    reply = await say(api, "/review", reply_to_message_id=original["message_id"], **group)
+    assert "Positive" in reply
+    assert "/review" in await say(api, "/review@namecraft_test_bot", **group)  # usage hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("🙂🙂🔥", "no words"),
+        ("12345 !!! ???", "no words"),
+        ("東京は素晴らしい", "no words"),
+    ],
+)
+async def test_unreadable_text_gets_a_hint(
+    api: FakeBotApi, bot: object, text: str, expected: str
+) -> None:
+    assert expected in await say(api, text)
+
+
+async def test_empty_review_command_and_huge_text(api: FakeBotApi, bot: object) -> None:
+    assert "/review" in await say(api, "/review   ")
+    huge = (NEGATIVE_EN + " ") * 97  # about 20,000 characters
+    assert len(huge) > 19_000
+    reply = await say(api, f"/review {huge}")
+    assert "Negative" in reply and "long" in reply, reply
+
+
+async def test_edited_review_updates_the_same_answer(api: FakeBotApi, bot: object) -> None:
+    since = api.mark()
+    message = api.send_message(POSITIVE_EN)
+    await api.wait_for_reply(1001, since=since)
+    answers_before = len(api.bot_messages(1001))
+    since = api.mark()
+    api.edit_message(message, NEGATIVE_EN)
+    call = await api.wait_for_call("editMessageText", since=since)
+    assert "Negative" in call["params"]["text"]
+    assert len(api.bot_messages(1001)) == answers_before  # no second, unrelated answer
