@@ -104,7 +104,9 @@ def register_handlers(app: Application) -> None:
     # Plain text in a private chat is a review; in groups the bot ignores ordinary chatter.
     app.add_handler(
         MessageHandler(
-            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, reviews.review_message
+            # (names the user shared through inline mode arrive "via bot": not reviews)
+            filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT & filters.ChatType.PRIVATE,
+            reviews.review_message,
         )
     )
     app.add_handler(
