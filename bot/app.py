@@ -120,9 +120,11 @@ def register_handlers(app: Application) -> None:
 
 
 async def set_command_menus(app: Application) -> None:
-    """Register the command menu in English (default) and Russian, private and group."""
+    """Register the command menu and the bot's profile texts in English (default) and Russian."""
     for lang in ("en", "ru"):
         code = None if lang == "en" else lang
+        await app.bot.set_my_description(t(lang, "bot_description"), language_code=code)
+        await app.bot.set_my_short_description(t(lang, "bot_short_description"), language_code=code)
         commands = [BotCommand(cmd, t(lang, key)) for cmd, key in MENU]
         group = [c for c in commands if c.command in GROUP_MENU]
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)

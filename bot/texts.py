@@ -136,6 +136,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_top": "Game leaderboard",
         "unknown_command": "I don't know that command. /help lists what I can do.",
         "error": "Sorry, something went wrong on my side. Please try again.",
+        "bot_description": (
+            "I invent names with small neural networks (English, Russian, fantasy): /name Ser. "
+            "Send me a review and I'll tell you its mood. Save names with ⭐, play /game in groups."
+        ),
+        "bot_short_description": "Invents names and reads the mood of reviews. Try /name Ser",
         "cmd_start": "Welcome and quick tour",
         "cmd_help": "All commands",
         "cmd_name": "Invent names: /name Ser",
@@ -275,6 +280,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_top": "Таблица очков игры",
         "unknown_command": "Не знаю такой команды. Всё, что я умею: /help.",
         "error": "Простите, у меня что-то сломалось. Попробуйте ещё раз.",
+        "bot_description": (
+            "Придумываю имена небольшими нейросетями (русские, английские, фэнтези): /name Сер. "
+            "Пришлите отзыв, и я скажу его настроение. Сохраняйте имена ⭐, играйте в /game."
+        ),
+        "bot_short_description": "Придумываю имена и читаю настроение отзывов. /name Сер",
         "cmd_start": "Приветствие и краткий тур",
         "cmd_help": "Все команды",
         "cmd_name": "Придумать имена: /name Сер",

@@ -37,6 +37,8 @@ async def test_start_help_and_command_menus(api: FakeBotApi, bot: object) -> Non
     menu_ru = api.get_commands(language_code="ru")
     assert {"name", "temp", "style", "help"} <= set(menu_en)
     assert any("Придумать" in c["description"] for c in menu_ru)
+    assert "/name" in api.profile[""]["description"]  # "What can this bot do?" screen
+    assert "отзыв" in api.profile["ru"]["description"]
 
 
 async def test_name_with_prefix_gives_eight_names_starting_with_it(
