@@ -146,6 +146,15 @@ def test_hashed_ngrams_are_distinct_and_in_range() -> None:
     assert len([v for v in f.tolist() if v >= 10]) == 2  # bigrams (5,6) and (6,5)
 
 
+def test_trigram_order_adds_trigrams_and_keeps_bigram_features() -> None:
+    ids = [5, 6, 7, 5, 6, 7]
+    bigram = set(hashed_ngrams(ids, vocab_size=10, buckets=10_000).tolist())
+    trigram = set(hashed_ngrams(ids, vocab_size=10, buckets=10_000, order=3).tolist())
+    assert bigram < trigram  # order 2 features unchanged, so old checkpoints read the same
+    assert len(trigram - bigram) == 3  # (5,6,7), (6,7,5), (7,5,6)
+    assert set(hashed_ngrams(ids, 10, 10_000, order=1).tolist()) == {5, 6, 7}
+
+
 # ------------------------------------------------------------------------------ metrics
 
 

@@ -29,7 +29,7 @@ from torch import nn
 
 # Hashing constants for n-gram buckets; they are part of the model (changing them breaks
 # checkpoints), so they are stored in the checkpoint config too.
-_P1, _P2 = 1_000_003, 7_919
+_P1, _P2, _P3 = 1_000_003, 7_919, 104_729
 
 
 def truncate_head_tail(ids: list[int], head: int, tail: int) -> tuple[list[int], bool]:
@@ -39,15 +39,20 @@ def truncate_head_tail(ids: list[int], head: int, tail: int) -> tuple[list[int],
     return ids[:head] + (ids[-tail:] if tail > 0 else []), True
 
 
-def hashed_ngrams(ids: list[int], vocab_size: int, buckets: int) -> np.ndarray:
-    """Distinct unigram and hashed-bigram feature ids of one text (binarized, as in NBSVM).
+def hashed_ngrams(ids: list[int], vocab_size: int, buckets: int, order: int = 2) -> np.ndarray:
+    """Distinct unigram and hashed n-gram feature ids of one text (binarized, as in NBSVM).
 
-    Unigrams keep their token id; bigrams are hashed into ``[vocab_size, buckets)``.
+    Unigrams keep their token id; bigrams (and trigrams when ``order`` is 3) are hashed into
+    ``[vocab_size, buckets)``.
     """
     x = np.asarray(ids, dtype=np.int64)
-    if len(x) > 1:
-        bi = vocab_size + (x[:-1] * _P1 + x[1:] * _P2) % (buckets - vocab_size)
-        x = np.concatenate([x, bi])
+    parts = [x]
+    if order >= 2 and len(x) > 1:
+        parts.append(vocab_size + (x[:-1] * _P1 + x[1:] * _P2) % (buckets - vocab_size))
+    if order >= 3 and len(x) > 2:
+        tri = x[:-2] * _P1 + x[1:-1] * _P2 + x[2:] * _P3
+        parts.append(vocab_size + (tri * _P2) % (buckets - vocab_size))
+    x = np.concatenate(parts)
     if len(x) == 0:
         x = np.zeros(1, dtype=np.int64)  # the pad id: r[0] is 0, so an empty text adds nothing
     return np.unique(x)
@@ -86,6 +91,7 @@ class SentimentRNN(nn.Module):
         buckets: int = 1 << 20,
         emb_dropout: float = 0.3,
         dropout: float = 0.4,
+        ngram_order: int = 2,
     ) -> None:
         super().__init__()
         self.config = dict(
@@ -96,6 +102,7 @@ class SentimentRNN(nn.Module):
             buckets=buckets,
             emb_dropout=emb_dropout,
             dropout=dropout,
+            ngram_order=ngram_order,
         )
         self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
         self.emb_dropout = nn.Dropout(emb_dropout)

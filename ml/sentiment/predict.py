@@ -78,7 +78,13 @@ class SentimentClassifier:
         cfg = self.model.config
         cleaned = [clean_text(t, self.lang) for t in texts]
         ids, bags, n_tokens, truncated = encode_texts(
-            self.tokenizer, cleaned, self.head, self.tail, cfg["vocab_size"], cfg["buckets"]
+            self.tokenizer,
+            cleaned,
+            self.head,
+            self.tail,
+            cfg["vocab_size"],
+            cfg["buckets"],
+            cfg.get("ngram_order", 2),  # checkpoints from before the option used bigrams
         )
         out = []
         for s in range(0, len(texts), batch_size):

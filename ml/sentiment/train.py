@@ -48,7 +48,13 @@ class Encoded:
 
 
 def encode_texts(
-    tok: Any, texts: list[str], head: int, tail: int, vocab_size: int, buckets: int
+    tok: Any,
+    texts: list[str],
+    head: int,
+    tail: int,
+    vocab_size: int,
+    buckets: int,
+    ngram_order: int = 2,
 ) -> tuple[list[list[int]], list[np.ndarray], list[int], list[bool]]:
     """Shared by training and inference: tokenize, truncate for the RNN, hash n-grams."""
     all_ids = encode_batch(tok, texts)
@@ -56,7 +62,7 @@ def encode_texts(
     for full in all_ids:
         cut, was_cut = truncate_head_tail(full, head, tail)
         ids.append(cut if cut else [0])  # an empty text becomes one pad token (length 1)
-        bags.append(hashed_ngrams(full, vocab_size, buckets))
+        bags.append(hashed_ngrams(full, vocab_size, buckets, ngram_order))
         n_tokens.append(len(full))
         truncated.append(was_cut)
     return ids, bags, n_tokens, truncated
@@ -184,7 +190,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     def encode(split: Split) -> Encoded:
         ids, bags, n_tok, trunc = encode_texts(
-            tok, split.texts, args.head, args.tail, vocab_size, buckets
+            tok, split.texts, args.head, args.tail, vocab_size, buckets, args.ngram_order
         )
         return Encoded(ids, bags, split.labels, n_tok, trunc)
 
@@ -204,6 +210,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         buckets=buckets,
         emb_dropout=args.emb_dropout,
         dropout=args.dropout,
+        ngram_order=args.ngram_order,
     )
     pos, neg = labels.index("pos"), labels.index("neg")
     model.nb_ratio.copy_(nb_log_ratios(train_enc.bags, train_enc.labels, buckets, pos=pos, neg=neg))
@@ -367,6 +374,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--vocab-size", type=int, default=16_000)
     p.add_argument("--buckets", type=int, default=1 << 20, help="n-gram hash buckets")
+    p.add_argument("--ngram-order", type=int, default=2, choices=(1, 2, 3), help="bag n-grams")
     p.add_argument("--head", type=int, default=256, help="RNN keeps the first N tokens ...")
     p.add_argument("--tail", type=int, default=256, help="... and the last N tokens")
     p.add_argument("--emb-dim", type=int, default=128)
