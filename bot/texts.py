@@ -46,7 +46,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "name_bad_chars": "The {style} style can't write these characters: {chars}.",
         "name_try_style": "It looks like {suggested} names: switch with /style {code}.",
         "name_letters_only": "Use letters only, like /name Ser.",
-        "legend": "✨ new · 📖 real",
         "temp_current": (
             "Your temperature is {temperature}.\n"
             "Low (0.3) gives familiar names, high (1.5) gives wild ones. "
@@ -188,7 +187,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "name_bad_chars": "Стиль «{style}» не знает этих символов: {chars}.",
         "name_try_style": "Похоже на стиль «{suggested}»: переключитесь командой /style {code}.",
         "name_letters_only": "Используйте только буквы, например /name Сер.",
-        "legend": "✨ новое · 📖 настоящее",
         "temp_current": (
             "Ваша температура {temperature}.\n"
             "Низкая (0.3) даёт привычные имена, высокая (1.5) смелые. "
