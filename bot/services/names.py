@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 from ml.names.model import NameModel
 from ml.names.registry import STYLES, style_accepting
-from ml.names.sample import MAX_TEMPERATURE, MIN_TEMPERATURE, GeneratedName, sample_names
-from ml.names.vocab import normalize_name
+from ml.names.sample import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    GeneratedName,
+    PrefixError,
+    check_prefix,
+    sample_names,
+)
 
 DEFAULT_COUNT = 8
 
@@ -70,27 +76,26 @@ class NameService:
     def resolve_style(self, style: str | None, language: str | None) -> str:
         return style if style in self.models else self.default_style(language)
 
-    def max_prefix_length(self, style: str) -> int:
-        return self.models[style].max_length - 1
-
     def validate(self, style: str, prefix: str) -> str:
-        """The cleaned prefix, or NameRequestError saying what is wrong with it."""
+        """The cleaned prefix, or NameRequestError saying what is wrong with it.
+
+        The rules themselves are ``ml.names.sample.check_prefix``'s; this only adds what a chat
+        user needs: printable names for odd characters and a style that could write them.
+        """
         if style not in self.models:
             raise NameRequestError("unknown_style")
-        cleaned = " ".join(prefix.split())
-        limit = self.max_prefix_length(style)
-        if len(cleaned) > limit:
-            raise NameRequestError("too_long", limit=limit)
-        bundle = self.models[style]
-        normalized = normalize_name(unicodedata.normalize("NFC", cleaned))
-        unknown = bundle.vocab.unknown_chars(normalized)
-        if unknown:
+        cleaned = unicodedata.normalize("NFC", " ".join(prefix.split()))
+        try:
+            check_prefix(self.models[style], cleaned)
+        except PrefixError as error:
+            if not error.unknown_chars:
+                raise NameRequestError("too_long", limit=error.max_length) from error
             raise NameRequestError(
                 "bad_chars",
-                chars=[describe_char(ch) for ch in unknown[:6]],
-                suggested_style=style_accepting(normalized, self.models, exclude=style),
-            )
-        return unicodedata.normalize("NFC", cleaned)
+                chars=[describe_char(ch) for ch in error.unknown_chars[:6]],
+                suggested_style=style_accepting(cleaned, self.models, exclude=style),
+            ) from error
+        return cleaned
 
     async def generate(
         self,

@@ -20,12 +20,19 @@ MAX_TEMPERATURE = 2.0
 
 
 class PrefixError(ValueError):
-    """The prefix cannot be used with this style; ``reason`` says why in plain words."""
+    """The prefix cannot be used with this style; ``reason`` says why in plain words.
 
-    def __init__(self, reason: str, unknown_chars: list[str] | None = None) -> None:
+    Exactly one of ``unknown_chars`` (characters the style never saw) and ``max_length``
+    (the longest usable prefix, when this one is longer) is set, so callers can explain it.
+    """
+
+    def __init__(
+        self, reason: str, unknown_chars: list[str] | None = None, max_length: int = 0
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.unknown_chars = unknown_chars or []
+        self.max_length = max_length
 
 
 @dataclass(frozen=True)
@@ -37,16 +44,17 @@ class GeneratedName:
 def check_prefix(bundle: NameModel, prefix: str) -> str:
     """Normalise a user prefix for ``bundle`` or raise PrefixError explaining what is wrong."""
     normalized = normalize_name(prefix)
+    longest = bundle.max_length - 1
+    if len(normalized) > longest:  # checked first: no point listing the characters of a novel
+        raise PrefixError(
+            f"the prefix is too long: names in this style have at most {longest} characters",
+            max_length=longest,
+        )
     unknown = bundle.vocab.unknown_chars(normalized)
     if unknown:
         shown = " ".join(repr(ch) for ch in unknown[:5])
         raise PrefixError(
             f"the {bundle.style!r} style does not know the characters {shown}", unknown
-        )
-    if len(normalized) >= bundle.max_length:
-        raise PrefixError(
-            f"the prefix is too long: names in this style have at most "
-            f"{bundle.max_length - 1} characters"
         )
     return normalized
 
