@@ -21,8 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml.sentiment.data import DATASETS, labels_for, load_split
-from ml.sentiment.evaluate import binary_accuracy, classification_metrics
+from ml.common import data_dir as data_dir_path
+from ml.sentiment.data import DATASETS, load_split
+from ml.sentiment.evaluate import binary_accuracy, classification_metrics, evaluate_file
 from ml.sentiment.predict import SentimentClassifier
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "ml" / "checkpoints"
@@ -52,27 +53,17 @@ def tfidf_baseline(lang: str, data_dir: str | None) -> dict[str, float]:
 
 
 def model_scores(clf: SentimentClassifier, lang: str, data_dir: str | None) -> dict[str, float]:
-    """Checkpoint metrics on the test file; texts go in raw, ``predict`` cleans them."""
-    from ml.common import data_dir as resolve
-    from ml.sentiment.data import read_csv
-
-    path = resolve(data_dir) / "sentiment" / DATASETS[lang]["test"]
-    index = {name: i for i, name in enumerate(labels_for(lang))}
-    rows = [(t, index[y]) for t, y in read_csv(path) if y in index]
-    t0 = time.perf_counter()
-    probs, _, truncated = clf.probabilities([t for t, _ in rows])
-    seconds = time.perf_counter() - t0
-    y = [label for _, label in rows]
-    m = classification_metrics(y, probs.argmax(1).tolist(), clf.labels)
+    """Checkpoint metrics on the test file, exactly as ``python -m ml eval-sentiment`` scores it."""
+    m = evaluate_file(clf, data_dir_path(data_dir) / "sentiment" / DATASETS[lang]["test"])
     out = {
         "accuracy": m["accuracy"],
         "macro_f1": m["macro_f1"],
         "n": m["n"],
-        "truncated_fraction": float(truncated.float().mean()),
-        "full_test_seconds": seconds,
+        "truncated_fraction": m["truncated_fraction"],
+        "full_test_seconds": m["seconds"],
     }
-    if len(clf.labels) > 2:
-        out["binary_accuracy"] = binary_accuracy(probs, y, clf.labels)
+    if "binary_accuracy" in m:
+        out["binary_accuracy"] = m["binary_accuracy"]
     return out
 
 
