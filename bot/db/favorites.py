@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.db.models import Favorite, NameGeneration
-
-
-def as_utc(value: datetime | None) -> datetime:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    if value is None:
-        return datetime.fromtimestamp(0, UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from bot.db.models import Favorite, NameGeneration, as_utc
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,10 @@ class FavoritesRepository:
             query = select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id)
             return int((await session.execute(query)).scalar_one())
 
-    async def page(self, user_id: int, offset: int, limit: int) -> list[FavoriteRecord]:
+    async def page(
+        self, user_id: int, offset: int = 0, limit: int | None = None
+    ) -> list[FavoriteRecord]:
+        """The user's favourites, oldest first; without ``limit``, all of them (export)."""
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Favorite)
@@ -116,15 +112,6 @@ class FavoritesRepository:
                 .order_by(Favorite.created_at, Favorite.id)
                 .offset(offset)
                 .limit(limit)
-            )
-            return [_favorite(row) for row in rows]
-
-    async def all(self, user_id: int) -> list[FavoriteRecord]:
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(Favorite)
-                .where(Favorite.user_id == user_id)
-                .order_by(Favorite.created_at, Favorite.id)
             )
             return [_favorite(row) for row in rows]
 

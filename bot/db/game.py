@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.favorites import as_utc
-from bot.db.models import GameRound, GameScore, GameVote, utcnow
+from bot.db.models import GameRound, GameScore, GameVote, as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,15 @@ class ScoreRecord:
     display_name: str
     points: int
     rounds: int
+
+
+def _open_in_chat(round_id: int, chat_id: int) -> tuple[ColumnElement[bool], ...]:
+    """WHERE clause of "this round, shown in this chat, not yet revealed"."""
+    return (
+        GameRound.id == round_id,
+        GameRound.chat_id == chat_id,
+        GameRound.revealed_at.is_(None),
+    )
 
 
 def _round(row: GameRound) -> RoundRecord:
@@ -77,11 +85,6 @@ class GameRepository:
         async with self.sessions() as session:
             rows = await session.scalars(select(GameRound).where(GameRound.revealed_at.is_(None)))
             return [_round(row) for row in rows]
-
-    async def get_round(self, round_id: int) -> RoundRecord | None:
-        async with self.sessions() as session:
-            row = await session.get(GameRound, round_id)
-            return _round(row) if row else None
 
     async def create_round(
         self,
@@ -121,13 +124,7 @@ class GameRepository:
     async def _lock_open(self, session: AsyncSession, round_id: int, chat_id: int) -> bool:
         """Take the write lock, and say whether the round is open in this chat."""
         result = await session.execute(
-            update(GameRound)
-            .where(
-                GameRound.id == round_id,
-                GameRound.chat_id == chat_id,
-                GameRound.revealed_at.is_(None),
-            )
-            .values(id=GameRound.id)
+            update(GameRound).where(*_open_in_chat(round_id, chat_id)).values(id=GameRound.id)
         )
         return bool(result.rowcount)
 
@@ -165,11 +162,7 @@ class GameRepository:
         async with self.sessions() as session, session.begin():
             closed = await session.execute(
                 update(GameRound)
-                .where(
-                    GameRound.id == round_id,
-                    GameRound.chat_id == chat_id,
-                    GameRound.revealed_at.is_(None),
-                )
+                .where(*_open_in_chat(round_id, chat_id))
                 .values(revealed_at=utcnow())
             )
             if not closed.rowcount:

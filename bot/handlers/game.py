@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
+from bot.db.game import RoundRecord
 from bot.handlers.common import caller, reply, services
 from bot.services.game import GAME_SECONDS, RevealResult, seconds_left
 from bot.texts import style_title, t
@@ -45,6 +46,19 @@ def round_keyboard(round_id: int, lang: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def reply_to_round(record: RoundRecord) -> ReplyParameters | None:
+    """Reply to the round's message when it is known (it may have been deleted since)."""
+    if not record.message_id:
+        return None
+    return ReplyParameters(record.message_id, allow_sending_without_reply=True)
+
+
+def answer_line(record: RoundRecord) -> str:
+    """ "<name> is real / was invented", in the language the round was started in."""
+    key = "game_answer_real" if record.is_real else "game_answer_fake"
+    return t(record.language, key, name=html.escape(record.name))
 
 
 def job_name(round_id: int) -> str:
@@ -84,15 +98,10 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     started = await game.start(chat.id, who.prefs.user_id, style, who.lang, seconds)
     record = started.round
     if not started.created:
-        reply_to = (
-            ReplyParameters(record.message_id, allow_sending_without_reply=True)
-            if record.message_id
-            else None
-        )
         await message.reply_text(
             t(who.lang, "game_already_open"),
             parse_mode=ParseMode.HTML,
-            reply_parameters=reply_to,
+            reply_parameters=reply_to_round(record),
         )
         return
     text = t(
@@ -136,8 +145,7 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 def result_text(result: RevealResult) -> str:
     record, lang = result.round, result.round.language
-    answer_key = "game_answer_real" if record.is_real else "game_answer_fake"
-    lines = [t(lang, answer_key, name=html.escape(record.name)), ""]
+    lines = [answer_line(record), ""]
     right = [html.escape(v.display_name) for v in result.verdicts if v.correct]
     wrong = [html.escape(v.display_name) for v in result.verdicts if not v.correct]
     if right:
@@ -153,27 +161,21 @@ def result_text(result: RevealResult) -> str:
 async def announce(bot: Bot, result: RevealResult) -> None:
     """Close the round message (answer in, buttons out) and post who was right."""
     record = result.round
-    answer_key = "game_answer_real" if record.is_real else "game_answer_fake"
     if record.message_id is not None:
         try:
             await bot.edit_message_text(
-                t(record.language, answer_key, name=html.escape(record.name)),
+                answer_line(record),
                 chat_id=record.chat_id,
                 message_id=record.message_id,
                 parse_mode=ParseMode.HTML,
             )
         except TelegramError:  # deleted, or too old to edit: the result message still goes out
             log.warning("could not close the message of round %s", record.id, exc_info=True)
-    reply_to = (
-        ReplyParameters(record.message_id, allow_sending_without_reply=True)
-        if record.message_id
-        else None
-    )
     await bot.send_message(
         record.chat_id,
         result_text(result),
         parse_mode=ParseMode.HTML,
-        reply_parameters=reply_to,
+        reply_parameters=reply_to_round(record),
     )
 
 

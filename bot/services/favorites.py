@@ -84,7 +84,7 @@ class FavoritesService:
         return await self.repo.remove(user_id, favorite_id)
 
     async def all(self, user_id: int) -> list[FavoriteRecord]:
-        return await self.repo.all(user_id)
+        return await self.repo.page(user_id)
 
 
 def export_txt(items: list[FavoriteRecord]) -> bytes:
