@@ -12,12 +12,14 @@ from bot.services.settings import TEMPERATURE_PRESETS, parse_temperature
 from bot.texts import LANGUAGES, format_temperature, style_title, t
 
 
+def choice_button(label: str, chosen: bool, data: str) -> InlineKeyboardButton:
+    """One option of a settings keyboard; the current value carries a ✓."""
+    return InlineKeyboardButton(("✓ " if chosen else "") + label, callback_data=data)
+
+
 def temperature_keyboard(current: float) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(
-            ("✓ " if abs(value - current) < 1e-9 else "") + format_temperature(value),
-            callback_data=f"temp:{value}",
-        )
+        choice_button(format_temperature(value), abs(value - current) < 1e-9, f"temp:{value}")
         for value in TEMPERATURE_PRESETS
     ]
     return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
@@ -25,29 +27,16 @@ def temperature_keyboard(current: float) -> InlineKeyboardMarkup:
 
 def style_keyboard(styles: list[str], current: str, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    ("✓ " if style == current else "") + style_title(lang, style),
-                    callback_data=f"style:{style}",
-                )
-                for style in styles
-            ]
-        ]
+        [[choice_button(style_title(lang, s), s == current, f"style:{s}") for s in styles]]
     )
 
 
+LANGUAGE_LABELS = {"en": "English", "ru": "Русский"}
+
+
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
-    labels = {"en": "English", "ru": "Русский"}
     return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    ("✓ " if code == current else "") + labels[code], callback_data=f"lang:{code}"
-                )
-                for code in LANGUAGES
-            ]
-        ]
+        [[choice_button(LANGUAGE_LABELS[c], c == current, f"lang:{c}") for c in LANGUAGES]]
     )
 
 
