@@ -20,11 +20,10 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return (
-        os.environ.get("DATABASE_URL")
-        if config.config_file_name and os.environ.get("DATABASE_URL")
-        else config.get_main_option("sqlalchemy.url")
-    )
+    """The bot passes its URL in the config; the ``alembic`` CLI (alembic.ini) honours
+    DATABASE_URL like the bot does, falling back to the ini's default."""
+    from_cli = config.config_file_name is not None
+    return (from_cli and os.environ.get("DATABASE_URL")) or config.get_main_option("sqlalchemy.url")
 
 
 def run_migrations_offline() -> None:
