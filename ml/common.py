@@ -58,17 +58,24 @@ def save_training_report(
         encoding="utf-8",
     )
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, style in (("train_loss", "-"), ("val_loss", "o-")):
-        points = [(h["step"], h[key]) for h in history if key in h]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, style, label=key.replace("_", " "), markersize=3)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss (nats)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    # A second panel appears when the run had a language-model pretraining stage.
+    has_lm = any("lm_train_loss" in h for h in history)
+    fig, axes = plt.subplots(1, 2 if has_lm else 1, figsize=(12 if has_lm else 7, 4))
+    axes = list(axes) if has_lm else [axes]
+    panels = [(axes[-1], "step", "", title)]
+    if has_lm:
+        panels.insert(0, (axes[0], "lm_step", "lm_", "language-model pretraining"))
+    for ax, x_key, prefix, panel_title in panels:
+        for key, style in (("train_loss", "-"), ("val_loss", "o-")):
+            points = [(h[x_key], h[prefix + key]) for h in history if prefix + key in h]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, style, label=key.replace("_", " "), markersize=3)
+        ax.set_xlabel(x_key.replace("_", " "))
+        ax.set_ylabel("loss (nats)")
+        ax.set_title(panel_title)
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(plot_path, dpi=110)
     plt.close(fig)

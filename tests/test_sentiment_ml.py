@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import random
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from ml.__main__ import main as ml_main
 from ml.sentiment import SentimentClassifier, SentimentResult, clean_text, route_language
 from ml.sentiment.data import LABELS_3, load_file, read_csv, train_val_split
 from ml.sentiment.evaluate import binary_accuracy, classification_metrics
-from ml.sentiment.model import hashed_ngrams, truncate_head_tail
+from ml.sentiment.model import SentimentRNN, fold_nb_ratio, hashed_ngrams, truncate_head_tail
+from ml.sentiment.pretrain import (
+    ENCODER,
+    LMConfig,
+    pretrain_language_model,
+    stream_rows,
+    token_stream,
+)
 from ml.sentiment.tokenizer import tokenizer_from_str, tokenizer_to_str, train_tokenizer
 
 # ------------------------------------------------------------------------------ cleaning
@@ -209,6 +217,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             "--epochs", "12", "--vocab-size", "120", "--buckets", "2048", "--emb-dim", "16",
             "--hidden", "16", "--batch-size", "8", "--evals-per-epoch", "1", "--patience", "50",
             "--lr", "1e-2", "--bag-lr", "1e-2", "--head", "12", "--tail", "6",
+            "--lm-epochs", "3", "--lm-batch-size", "4", "--lm-bptt", "16", "--lm-lr", "1e-2",
+            "--freeze-encoder-steps", "5", "--device", "cpu",
         ]
     )  # fmt: skip
     assert code == 0
@@ -221,10 +231,24 @@ def test_tiny_training_loss_falls_and_report_written(tiny_run: tuple[Path, Path]
     metrics = json.loads(ckpt.with_suffix(".metrics.json").read_text(encoding="utf-8"))
     assert ckpt.with_suffix(".loss.png").stat().st_size > 1000
     history = metrics["history"]
-    assert len(history) >= 5
-    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
-    assert history[-1]["train_loss_bag"] < history[0]["train_loss_bag"]
+    classifier = [h for h in history if "train_loss" in h]
+    assert len(classifier) >= 5
+    assert classifier[-1]["train_loss"] < 0.7 * classifier[0]["train_loss"]
+    assert classifier[-1]["train_loss_bag"] < classifier[0]["train_loss_bag"]
     assert metrics["labels"] == ["neg", "pos"]
+    # The language-model stage ran first, learned, and is in the report.
+    lm = [h for h in history if "lm_val_loss" in h]
+    assert [h["lm_epoch"] for h in lm] == [1, 2, 3]
+    assert lm[-1]["lm_val_loss"] < lm[0]["lm_val_loss"]
+    assert metrics["lm_val_loss"] == min(h["lm_val_loss"] for h in lm)
+    assert "LM-pretrained" in metrics["model_name"]
+
+
+def test_checkpoint_stores_nb_ratios_folded(tiny_run: tuple[Path, Path]) -> None:
+    ckpt = torch.load(tiny_run[0], weights_only=True)
+    assert ckpt["model_config"]["nb_folded"] is True
+    assert "nb_ratio" not in ckpt["state_dict"]
+    assert all(v.dtype == torch.float16 for v in ckpt["state_dict"].values())
 
 
 def test_tiny_checkpoint_loads_and_predicts(tiny_run: tuple[Path, Path]) -> None:
@@ -281,3 +305,44 @@ def test_balanced_class_weights() -> None:
     w = class_weights([0, 0, 0, 1], 2, "balanced")
     assert w.tolist() == pytest.approx([4 / 6, 2.0])
     assert class_weights([0, 0, 0, 1], 2, "none").tolist() == [1.0, 1.0]
+
+
+def test_token_stream_joins_documents_with_pad_and_cuts_rows() -> None:
+    stream = token_stream([[5, 6, 7], [8], [9, 10]])
+    assert stream.tolist() == [5, 6, 7, 0, 8, 0, 9, 10, 0]
+    rows = stream_rows(stream, batch_size=2)
+    assert rows.tolist() == [[5, 6, 7, 0], [8, 0, 9, 10]]  # the last token is dropped
+    shuffled = token_stream([[1], [2], [3], [4]], torch.Generator().manual_seed(0))
+    assert sorted(shuffled.tolist()) == [0, 0, 0, 0, 1, 2, 3, 4]
+
+
+def test_lm_pretraining_learns_and_trains_only_the_encoder() -> None:
+    """A cyclic token pattern is learnable; the bag channel and head must not move."""
+    torch.manual_seed(0)
+    model = SentimentRNN(12, 2, emb_dim=16, hidden=24, buckets=64, emb_dropout=0.0, dropout=0.0)
+    docs = [[1 + (i + k) % 10 for k in range(40)] for i in range(30)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = LMConfig(epochs=4, batch_size=6, bptt=12, lr=1e-2)
+    history, summary = pretrain_language_model(
+        model, docs[:24], docs[24:], cfg, torch.Generator().manual_seed(0)
+    )
+    assert len(history) == 4 and summary["lm_epochs_run"] == 4
+    assert summary["lm_val_loss"] < 0.5 * math.log(12)  # far below a uniform guess
+    after = model.state_dict()
+    for name in before:
+        moved = not torch.equal(before[name], after[name])
+        assert moved == name.startswith(ENCODER), name
+
+
+def test_folding_nb_ratios_keeps_predictions() -> None:
+    torch.manual_seed(0)
+    model = SentimentRNN(50, 3, emb_dim=8, hidden=8, buckets=512).eval()
+    torch.nn.init.normal_(model.bag.weight)
+    model.nb_ratio.normal_()
+    folded = fold_nb_ratio(model)
+    assert folded.nb_ratio is None and folded.config["nb_folded"]
+    tokens, lengths = torch.randint(1, 50, (2, 7)), torch.tensor([7, 4])
+    bag_ids, offsets = torch.randint(1, 512, (30,)), torch.tensor([0, 11])
+    with torch.no_grad():
+        expected = model(tokens, lengths, bag_ids, offsets)[0]
+        assert torch.allclose(folded(tokens, lengths, bag_ids, offsets)[0], expected, atol=1e-5)

@@ -31,4 +31,5 @@ def register(subparsers: Any) -> None:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--data", required=True, help="text,label CSV (.csv or .csv.gz)")
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     e.set_defaults(func=_eval)

@@ -70,7 +70,7 @@ def evaluate_file(clf: SentimentClassifier, path: str | Path) -> dict[str, Any]:
 def run_eval(args: argparse.Namespace) -> int:
     """``python -m ml eval-sentiment``: human-readable lines, then ONE JSON line last."""
     torch.set_num_threads(args.threads)
-    clf = SentimentClassifier.load(args.checkpoint)
+    clf = SentimentClassifier.load(args.checkpoint, device=args.device)
     metrics = evaluate_file(clf, args.data)
     print(f"{clf.model_name} on {args.data}: {metrics['n']} rows")
     print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")

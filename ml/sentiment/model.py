@@ -92,6 +92,7 @@ class SentimentRNN(nn.Module):
         emb_dropout: float = 0.3,
         dropout: float = 0.4,
         ngram_order: int = 2,
+        nb_folded: bool = False,
     ) -> None:
         super().__init__()
         self.config = dict(
@@ -103,6 +104,7 @@ class SentimentRNN(nn.Module):
             emb_dropout=emb_dropout,
             dropout=dropout,
             ngram_order=ngram_order,
+            nb_folded=nb_folded,
         )
         self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
         self.emb_dropout = nn.Dropout(emb_dropout)
@@ -115,7 +117,9 @@ class SentimentRNN(nn.Module):
         self.bag = nn.EmbeddingBag(buckets, n_classes, mode="sum")
         nn.init.zeros_(self.bag.weight)
         self.bag_bias = nn.Parameter(torch.zeros(n_classes))
-        self.register_buffer("nb_ratio", torch.zeros(buckets))
+        # Training scales each feature by its NB ratio r; a saved model has r folded into the
+        # table (W' = r·W, see ``fold_nb_ratio``), which is the same function in 2 MB less.
+        self.register_buffer("nb_ratio", None if nb_folded else torch.zeros(buckets))
         # Mixer starts as "add the two channels' logits" and is refitted on validation data.
         self.mixer = nn.Linear(2 * n_classes, n_classes)
         with torch.no_grad():
@@ -133,7 +137,7 @@ class SentimentRNN(nn.Module):
         """
         T = tokens.shape[1]
         x = self.emb_dropout(self.embedding(tokens))
-        pos = torch.arange(T)[None, :]
+        pos = torch.arange(T, device=tokens.device)[None, :]
         valid = pos < lengths[:, None]  # (B, T)
         rev = torch.where(valid, lengths[:, None] - 1 - pos, pos)  # per-row reversal index
         rev3 = rev[:, :, None].expand(-1, -1, x.shape[-1])
@@ -148,7 +152,7 @@ class SentimentRNN(nn.Module):
 
     def bag_logits(self, bag_ids: torch.Tensor, bag_offsets: torch.Tensor) -> torch.Tensor:
         """Flat n-gram ids with per-text offsets (EmbeddingBag layout) → (B, C) logits."""
-        weights = self.nb_ratio[bag_ids]
+        weights = None if self.nb_ratio is None else self.nb_ratio[bag_ids]
         return self.bag(bag_ids, bag_offsets, per_sample_weights=weights) + self.bag_bias
 
     def mix(self, rnn: torch.Tensor, bag: torch.Tensor) -> torch.Tensor:
@@ -166,6 +170,21 @@ class SentimentRNN(nn.Module):
         rnn = self.rnn_logits(tokens, lengths)
         bag = self.bag_logits(bag_ids, bag_offsets)
         return self.mix(rnn, bag), rnn, bag
+
+
+def fold_nb_ratio(model: SentimentRNN) -> SentimentRNN:
+    """The same model with the NB ratios multiplied into the bag table (for inference/saving).
+
+    sum_f r[f]·W[f] equals sum_f W'[f] with W' = r[:, None]·W, so the 1M-entry ratio buffer
+    need not be stored. Returns a new CPU model; ``model`` is left as it is.
+    """
+    if model.nb_ratio is None:
+        return model
+    folded = SentimentRNN(**{**model.config, "nb_folded": True})
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items() if k != "nb_ratio"}
+    state["bag.weight"] = state["bag.weight"] * model.nb_ratio.detach().cpu()[:, None]
+    folded.load_state_dict(state)
+    return folded.eval()
 
 
 def fit_mixer(

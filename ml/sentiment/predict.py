@@ -1,4 +1,4 @@
-"""Inference API used by the bot: load one checkpoint, classify a batch of texts on CPU."""
+"""Inference API used by the bot: load one checkpoint, classify a batch of texts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 
+from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, model_name_for
 from ml.sentiment.data import clean_text
+from ml.sentiment.features import collate, encode_texts
 from ml.sentiment.model import SentimentRNN
 from ml.sentiment.tokenizer import tokenizer_from_str
-from ml.sentiment.train import CHECKPOINT_FORMAT, collate, encode_texts, model_name_for
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,11 @@ class SentimentClassifier:
         self.head = head
         self.tail = tail
         self.model_name = model_name
+        self.device = model.embedding.weight.device
 
     @classmethod
-    def load(cls, path: str | Path) -> SentimentClassifier:
-        """Load a checkpoint written by ``train-sentiment`` onto the CPU, in eval mode.
+    def load(cls, path: str | Path, device: str = "cpu") -> SentimentClassifier:
+        """Load a checkpoint written by ``train-sentiment`` in eval mode (the bot: on the CPU).
 
         Only plain tensors and Python containers are in the file, so ``weights_only=True``
         works, which means loading cannot execute code from the checkpoint.
@@ -61,6 +63,7 @@ class SentimentClassifier:
             raise ValueError(f"{path}: not a sentiment checkpoint ({ckpt.get('format')!r})")
         model = SentimentRNN(**ckpt["model_config"])
         model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+        model.to(device)
         lang = ckpt["lang"]
         return cls(
             model,
@@ -88,8 +91,9 @@ class SentimentClassifier:
         )
         out = []
         for s in range(0, len(texts), batch_size):
-            logits, _, _ = self.model(*collate(ids[s : s + batch_size], bags[s : s + batch_size]))
-            out.append(logits.softmax(dim=-1))
+            batch = collate(ids[s : s + batch_size], bags[s : s + batch_size], self.device)
+            logits, _, _ = self.model(*batch)
+            out.append(logits.softmax(dim=-1).cpu())
         probs = torch.cat(out) if out else torch.zeros(0, len(self.labels))
         return probs, torch.tensor(n_tokens), torch.tensor(truncated)
 

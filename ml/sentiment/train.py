@@ -1,9 +1,11 @@
-"""Train a sentiment checkpoint: tokenizer, BiGRU + n-gram channel, early stopping, report.
+"""Train a sentiment checkpoint: tokenizer, LM pretraining, BiGRU + n-gram channel, report.
 
 Read top to bottom: load and clean data → carve validation slice → train the BPE tokenizer →
-encode (truncate for the RNN, hash n-grams for the bag) → NB ratios → train both channels with
-AdamW, evaluating on validation and keeping each channel's best weights → fit the mixer on
-validation → save one self-contained checkpoint and the metrics/loss-curve report.
+encode (truncate for the RNN, hash n-grams for the bag) → pretrain the encoder as forward and
+backward language models on the training texts (``--lm-epochs``, see ``pretrain.py``) → NB
+ratios → train both channels with AdamW, evaluating on validation and keeping each channel's
+best weights → fit the mixer on validation → save one self-contained checkpoint and the
+metrics/loss-curve report.
 """
 
 from __future__ import annotations
@@ -22,18 +24,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ml.common import save_training_report, seed_everything
+from ml.sentiment.checkpoint import model_name_for, save_checkpoint
 from ml.sentiment.data import Split, labels_for, load_split, train_val_split
-from ml.sentiment.model import (
-    SentimentRNN,
-    count_parameters,
-    fit_mixer,
-    hashed_ngrams,
-    nb_log_ratios,
-    truncate_head_tail,
-)
-from ml.sentiment.tokenizer import encode_batch, tokenizer_to_str, train_tokenizer
-
-CHECKPOINT_FORMAT = "namecraft-sentiment-v1"
+from ml.sentiment.evaluate import classification_metrics
+from ml.sentiment.features import collate, encode_texts, length_batches
+from ml.sentiment.model import SentimentRNN, count_parameters, fit_mixer, nb_log_ratios
+from ml.sentiment.pretrain import ENCODER, LMConfig, pretrain_language_model
+from ml.sentiment.tokenizer import encode_batch, train_tokenizer
 
 
 @dataclass
@@ -47,56 +44,14 @@ class Encoded:
     truncated: list[bool]
 
 
-def encode_texts(
-    tok: Any,
-    texts: list[str],
-    head: int,
-    tail: int,
-    vocab_size: int,
-    buckets: int,
-    ngram_order: int = 2,
-) -> tuple[list[list[int]], list[np.ndarray], list[int], list[bool]]:
-    """Shared by training and inference: tokenize, truncate for the RNN, hash n-grams."""
-    all_ids = encode_batch(tok, texts)
-    ids, bags, n_tokens, truncated = [], [], [], []
-    for full in all_ids:
-        cut, was_cut = truncate_head_tail(full, head, tail)
-        ids.append(cut if cut else [0])  # an empty text becomes one pad token (length 1)
-        bags.append(hashed_ngrams(full, vocab_size, buckets, ngram_order))
-        n_tokens.append(len(full))
-        truncated.append(was_cut)
-    return ids, bags, n_tokens, truncated
-
-
-def collate(ids: list[list[int]], bags: list[np.ndarray]) -> tuple[torch.Tensor, ...]:
-    """Pad token ids into (B, T) and flatten n-gram ids into EmbeddingBag (ids, offsets)."""
-    lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
-    tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
-    for i, x in enumerate(ids):
-        tokens[i, : len(x)] = torch.tensor(x, dtype=torch.long)
-    bag_ids = torch.from_numpy(np.concatenate(bags))
-    offsets = torch.tensor([0] + [len(b) for b in bags[:-1]], dtype=torch.long).cumsum(0)
-    return tokens, lengths, bag_ids, offsets
-
-
-def length_batches(
-    lengths: list[int], batch_size: int, gen: torch.Generator | None
-) -> list[list[int]]:
-    """Batches of similar length (less padding, faster GRU), in random order when ``gen``.
-
-    Shuffle, cut into pools of 50 batches, sort each pool by length, slice into batches,
-    then shuffle the batches: random enough for SGD, nearly padding-free.
-    """
-    n = len(lengths)
-    order = torch.randperm(n, generator=gen).tolist() if gen is not None else list(range(n))
-    pool = batch_size * 50
-    batches = []
-    for s in range(0, n, pool):
-        chunk = sorted(order[s : s + pool], key=lambda i: lengths[i])
-        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
-    if gen is not None:
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
-    return batches
+def pick_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; anything else is passed to ``torch.device``."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls: ~free speed, same accuracy
+    return device
 
 
 @torch.inference_mode()
@@ -105,16 +60,17 @@ def channel_logits(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """RNN and bag logits for a whole split, in the split's original order."""
     model.eval()
+    device = model.embedding.weight.device
     n = len(data.ids)
     rnn = torch.zeros(n, model.config["n_classes"])
     bag = torch.zeros_like(rnn)
     for batch in length_batches([len(x) for x in data.ids], batch_size, None):
         tokens, lengths, bag_ids, offsets = collate(
-            [data.ids[i] for i in batch], [data.bags[i] for i in batch]
+            [data.ids[i] for i in batch], [data.bags[i] for i in batch], device
         )
         idx = torch.tensor(batch)
-        rnn[idx] = model.rnn_logits(tokens, lengths)
-        bag[idx] = model.bag_logits(bag_ids, offsets)
+        rnn[idx] = model.rnn_logits(tokens, lengths).float().cpu()
+        bag[idx] = model.bag_logits(bag_ids, offsets).float().cpu()
     return rnn, bag
 
 
@@ -130,47 +86,11 @@ def class_weights(labels: list[int], n_classes: int, mode: str) -> torch.Tensor:
     return counts.sum() / (n_classes * counts)
 
 
-def save_checkpoint(
-    path: Path,
-    model: SentimentRNN,
-    tok: Any,
-    lang: str,
-    labels: tuple[str, ...],
-    head: int,
-    tail: int,
-    meta: dict[str, Any],
-) -> None:
-    """One self-contained file: fp16 weights, config, tokenizer JSON, labels, metadata.
-
-    Weights are stored in fp16 to stay well under the 20 MB budget (the 1M-bucket bag table
-    dominates); ``SentimentClassifier.load`` casts them back to fp32.
-    """
-    state = {k: v.detach().to(torch.float16) for k, v in model.state_dict().items()}
-    ckpt = {
-        "format": CHECKPOINT_FORMAT,
-        "lang": lang,
-        "labels": list(labels),
-        "model_config": model.config,
-        "head_tokens": head,
-        "tail_tokens": tail,
-        "tokenizer": tokenizer_to_str(tok),
-        "state_dict": state,
-        "meta": meta,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, path)
-
-
-def model_name_for(lang: str) -> str:
-    """Short human description shown by the bot."""
-    corpus = "IMDB" if lang == "en" else "Kinopoisk"
-    return f"BiGRU+NB-bigrams · {corpus} ({lang})"
-
-
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """The whole training run; returns the metrics dict that is also written to JSON."""
     torch.set_num_threads(args.threads)
     gen = seed_everything(args.seed)
+    device = pick_device(args.device)
     t_start = time.time()
     labels = labels_for(args.lang)
 
@@ -181,7 +101,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         cut = max(1, len(full) // 10)
         train_split = Split(full.texts[cut:], full.labels[cut:], labels)
         val_split = Split(full.texts[:cut], full.labels[:cut], labels)
-    print(f"train {len(train_split)} / val {len(val_split)} rows, labels {labels}")
+    print(f"train {len(train_split)} / val {len(val_split)} rows, labels {labels}, on {device}")
 
     # --- tokenizer and encoding -------------------------------------------------------------
     tok = train_tokenizer(train_split.texts, args.vocab_size)
@@ -211,30 +131,64 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         emb_dropout=args.emb_dropout,
         dropout=args.dropout,
         ngram_order=args.ngram_order,
-    )
+    ).to(device)
     pos, neg = labels.index("pos"), labels.index("neg")
     model.nb_ratio.copy_(nb_log_ratios(train_enc.bags, train_enc.labels, buckets, pos=pos, neg=neg))
-    rnn_params = [p for n, p in model.named_parameters() if not n.startswith(("bag", "mixer"))]
+
+    # --- stage 1: the encoder learns to read (language-model pretraining) ------------------
+    lm_history: list[dict[str, float]] = []
+    lm_summary: dict[str, float] = {}
+    if args.lm_epochs > 0:
+        lm_cfg = LMConfig(
+            epochs=args.lm_epochs,
+            batch_size=args.lm_batch_size,
+            bptt=args.lm_bptt,
+            lr=args.lm_lr,
+            max_minutes=args.lm_max_minutes or math.inf,
+        )
+        lm_history, lm_summary = pretrain_language_model(
+            model,
+            encode_batch(tok, train_split.texts),
+            encode_batch(tok, val_split.texts),
+            lm_cfg,
+            gen,
+        )
+        print(f"language model: {lm_summary}")
+
+    # --- stage 2: the classifier ---------------------------------------------------------------
+    # Parameter groups: the encoder (embedding + GRUs), which after pretraining is tuned more
+    # gently (``--encoder-lr-mult``) and frozen for the first ``--freeze-encoder-steps`` steps
+    # so the fresh head does not wreck it; the RNN head; the bag channel.
+    encoder_params = [p for n, p in model.named_parameters() if n.startswith(ENCODER)]
+    head_params = [p for n, p in model.named_parameters() if n.startswith("rnn_head")]
     bag_params = [model.bag.weight, model.bag_bias]
+    rnn_params = encoder_params + head_params
     opt = torch.optim.AdamW(
         [
-            {"params": rnn_params, "lr": args.lr, "weight_decay": args.weight_decay},
+            {
+                "params": encoder_params,
+                "lr": args.lr * args.encoder_lr_mult,
+                "weight_decay": args.weight_decay,
+            },
+            {"params": head_params, "lr": args.lr, "weight_decay": args.weight_decay},
             {"params": bag_params, "lr": args.bag_lr, "weight_decay": args.bag_weight_decay},
         ]
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
-    class_weight = class_weights(train_enc.labels, len(labels), args.class_weight)
+    class_weight = class_weights(train_enc.labels, len(labels), args.class_weight).to(device)
     print(f"class weights {[round(w, 3) for w in class_weight.tolist()]}")
     steps_per_epoch = math.ceil(len(train_enc.ids) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     eval_every = max(1, steps_per_epoch // args.evals_per_epoch)
     y_val = torch.tensor(val_enc.labels)
+    class_weight_cpu = class_weight.cpu()
 
     # --- training loop ------------------------------------------------------------------------
     history: list[dict[str, float]] = []
     best = {"rnn": (math.inf, None, 0), "bag": (math.inf, None, 0)}  # (loss, state, step)
     since_best, step, running, stop_reason = 0, 0, [], "epochs"
-    deadline = t_start + args.max_minutes * 60 if args.max_minutes else math.inf
+    t_classifier = time.time()
+    deadline = t_classifier + args.max_minutes * 60 if args.max_minutes else math.inf
     lengths = [len(x) for x in train_enc.ids]
     for epoch in range(args.epochs):
         batches = length_batches(lengths, args.batch_size, gen)
@@ -245,10 +199,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             frac = min(step / max(1, total_steps), 1.0)
             for g, lr in zip(opt.param_groups, base_lrs, strict=True):
                 g["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            if step < args.freeze_encoder_steps:
+                opt.param_groups[0]["lr"] = 0.0  # AdamW: no step and no decay at lr 0
             tokens, lens, bag_ids, offsets = collate(
-                [train_enc.ids[i] for i in batch], [train_enc.bags[i] for i in batch]
+                [train_enc.ids[i] for i in batch], [train_enc.bags[i] for i in batch], device
             )
-            y = torch.tensor([train_enc.labels[i] for i in batch])
+            y = torch.tensor([train_enc.labels[i] for i in batch], device=device)
             _, rnn, bag = model(tokens, lens, bag_ids, offsets)
             loss_rnn = F.cross_entropy(rnn, y, weight=class_weight)
             loss_bag = F.cross_entropy(bag, y, weight=class_weight)
@@ -262,8 +218,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
             if step % eval_every == 0 or step == total_steps:
                 rnn_v, bag_v = channel_logits(model, val_enc)
-                v_rnn = F.cross_entropy(rnn_v, y_val, weight=class_weight).item()
-                v_bag = F.cross_entropy(bag_v, y_val, weight=class_weight).item()
+                v_rnn = F.cross_entropy(rnn_v, y_val, weight=class_weight_cpu).item()
+                v_bag = F.cross_entropy(bag_v, y_val, weight=class_weight_cpu).item()
                 acc_rnn = (rnn_v.argmax(1) == y_val).float().mean().item()
                 acc_bag = (bag_v.argmax(1) == y_val).float().mean().item()
                 tr = np.mean(running, axis=0)
@@ -283,12 +239,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 tqdm.write(
                     f"step {step}: rnn train {tr[0]:.3f} val {v_rnn:.3f} acc {acc_rnn:.4f} | "
                     f"bag train {tr[1]:.3f} val {v_bag:.3f} acc {acc_bag:.4f} | "
-                    f"{(time.time() - t_start) / 60:.1f} min"
+                    f"{(time.time() - t_classifier) / 60:.1f} min"
                 )
                 improved = False
                 for name, v in (("rnn", v_rnn), ("bag", v_bag)):
                     if v < best[name][0]:
-                        best[name] = (v, copy.deepcopy(model.state_dict()), step)
+                        state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+                        best[name] = (v, state, step)
                         improved = True
                 since_best = 0 if improved else since_best + 1
                 if since_best >= args.patience:
@@ -297,11 +254,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             if time.time() > deadline:
                 stop_reason = "time limit"
                 break
+        bar.close()
         if stop_reason != "epochs":
             break
-    bar.close()
     train_minutes = (time.time() - t_start) / 60
-    print(f"stopped after {step} steps ({stop_reason}), {train_minutes:.1f} min")
+    classifier_minutes = (time.time() - t_classifier) / 60
+    print(f"stopped after {step} steps ({stop_reason}), classifier {classifier_minutes:.1f} min")
 
     # --- assemble the best of each channel, then fit the mixer on validation ---------------
     if best["rnn"][1] is None:  # never evaluated (e.g. time limit before the first eval)
@@ -312,7 +270,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             state[k] = v
     model.load_state_dict(state)
     rnn_v, bag_v = channel_logits(model, val_enc)
-    fit_mixer(model, rnn_v, bag_v, y_val, class_weight)
+    model.cpu()  # the mixer is fitted, and the checkpoint written, from the CPU
+    fit_mixer(model, rnn_v, bag_v, y_val, class_weight_cpu)
     model.eval()
     with torch.inference_mode():
         mixed = model.mix(rnn_v, bag_v)
@@ -321,15 +280,20 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "val_acc_rnn_only": (rnn_v.argmax(1) == y_val).float().mean().item(),
         "val_acc_bag_only": (bag_v.argmax(1) == y_val).float().mean().item(),
         "val_loss": F.cross_entropy(mixed, y_val).item(),
+        "val_macro_f1": classification_metrics(y_val.tolist(), mixed.argmax(1).tolist(), labels)[
+            "macro_f1"
+        ],
     }
     print("validation (mixer fitted here, so slightly optimistic):", val_metrics)
 
     # --- save -------------------------------------------------------------------------------
     out = Path(args.out)
+    model_name = model_name_for(args.lang, pretrained=args.lm_epochs > 0)
     metrics: dict[str, Any] = {
         "lang": args.lang,
         "labels": list(labels),
-        "model_name": model_name_for(args.lang),
+        "model_name": model_name,
+        "device": str(device),
         "n_train": len(train_split),
         "n_val": len(val_split),
         "steps": step,
@@ -337,6 +301,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "best_step_rnn": best["rnn"][2],
         "best_step_bag": best["bag"][2],
         "train_minutes": round(train_minutes, 2),
+        "classifier_minutes": round(classifier_minutes, 2),
+        **lm_summary,
         "parameters": count_parameters(model),
         "vocab_size": vocab_size,
         **val_metrics,
@@ -350,11 +316,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         labels,
         args.head,
         args.tail,
-        {"model_name": model_name_for(args.lang), "val": val_metrics, "seed": args.seed},
+        {"model_name": model_name, "val": val_metrics, "seed": args.seed},
     )
     metrics["checkpoint_bytes"] = out.stat().st_size
     save_training_report(
-        out.with_suffix(""), history, metrics, f"sentiment-{args.lang}: {model_name_for(args.lang)}"
+        out.with_suffix(""), lm_history + history, metrics, f"sentiment-{args.lang}: {model_name}"
     )
     print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return metrics
@@ -367,22 +333,25 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="checkpoint path, e.g. ml/checkpoints/x.pt")
     p.add_argument("--extra", action="store_true", help="ru: add RuSentiment to training data")
     p.add_argument("--limit", type=int, default=None, help="use only N train rows (tests)")
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--max-minutes", type=float, default=30.0, help="stop training after this")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument(
+        "--max-minutes", type=float, default=0.0, help="cap on classifier minutes (0: none)"
+    )
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--vocab-size", type=int, default=16_000)
     p.add_argument("--buckets", type=int, default=1 << 20, help="n-gram hash buckets")
     p.add_argument("--ngram-order", type=int, default=2, choices=(1, 2, 3), help="bag n-grams")
     p.add_argument("--head", type=int, default=256, help="RNN keeps the first N tokens ...")
     p.add_argument("--tail", type=int, default=256, help="... and the last N tokens")
-    p.add_argument("--emb-dim", type=int, default=128)
-    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--emb-dim", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=384)
     p.add_argument("--emb-dropout", type=float, default=0.3)
     p.add_argument("--dropout", type=float, default=0.4)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--bag-lr", type=float, default=1e-3)
     p.add_argument("--bag-weight-decay", type=float, default=0.0)
@@ -392,3 +361,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--patience", type=int, default=3, help="evals without any improvement")
+    lm = p.add_argument_group("language-model pretraining (ULMFiT-style; 0 epochs = off)")
+    lm.add_argument("--lm-epochs", type=int, default=6)
+    lm.add_argument("--lm-batch-size", type=int, default=128, help="parallel stream rows")
+    lm.add_argument("--lm-bptt", type=int, default=96, help="tokens per truncated-BPTT window")
+    lm.add_argument("--lm-lr", type=float, default=2e-3)
+    lm.add_argument("--lm-max-minutes", type=float, default=0.0, help="cap (0: none)")
+    lm.add_argument(
+        "--encoder-lr-mult", type=float, default=0.5, help="classifier LR factor for the encoder"
+    )
+    lm.add_argument(
+        "--freeze-encoder-steps", type=int, default=150, help="train only the heads at first"
+    )
