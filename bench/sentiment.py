@@ -64,6 +64,7 @@ def model_scores(clf: SentimentClassifier, lang: str, data_dir: str | None) -> d
     }
     if "binary_accuracy" in m:
         out["binary_accuracy"] = m["binary_accuracy"]
+    out["channels"] = m["channels"]
     return out
 
 
@@ -120,7 +121,13 @@ def main() -> int:
     print()
     print(f"{'lang':4} {'model':28} {'acc %':>7} {'macro-F1':>9} {'bin acc':>8}")
     for lang, e in report.items():
-        for name, d in (("checkpoint", e["model"]), ("TF-IDF + LR", e.get("tfidf_lr"))):
+        rows = [
+            ("checkpoint", e["model"]),
+            ("  RNN channel alone", e["model"]["channels"]["rnn"]),
+            ("  bag channel alone", e["model"]["channels"]["bag"]),
+            ("TF-IDF + LR", e.get("tfidf_lr")),
+        ]
+        for name, d in rows:
             if d is not None:
                 cells = [fmt(d, "accuracy"), fmt(d, "macro_f1"), fmt(d, "binary_accuracy")]
                 print(f"{lang:4} {name:28} {cells[0]:>7} {cells[1]:>9} {cells[2]:>8}")

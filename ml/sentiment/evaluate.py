@@ -57,11 +57,21 @@ def evaluate_file(clf: SentimentClassifier, path: str | Path) -> dict[str, Any]:
     rows = [(t, index[y]) for t, y in read_csv(path) if y in index]
     texts, y_true = [t for t, _ in rows], [y for _, y in rows]
     t0 = time.time()
-    probs, _, truncated = clf.probabilities(texts)
+    channels, _, truncated = clf.channel_probabilities(texts)
     seconds = time.time() - t0
-    metrics = classification_metrics(y_true, probs.argmax(1).tolist(), clf.labels)
-    if len(clf.labels) > 2:
-        metrics["binary_accuracy"] = binary_accuracy(probs, y_true, clf.labels)
+
+    def score(probs: torch.Tensor) -> dict[str, Any]:
+        m = classification_metrics(y_true, probs.argmax(1).tolist(), clf.labels)
+        if len(clf.labels) > 2:
+            m["binary_accuracy"] = binary_accuracy(probs, y_true, clf.labels)
+        return m
+
+    metrics = score(channels["mixed"])
+    # Each channel alone (its own logits, no mixer): shows what the RNN adds to the n-grams.
+    metrics["channels"] = {
+        name: {k: v for k, v in score(channels[name]).items() if k not in ("labels", "n")}
+        for name in ("rnn", "bag")
+    }
     metrics["truncated_fraction"] = float(truncated.float().mean()) if len(texts) else 0.0
     metrics["seconds"] = round(seconds, 1)
     return metrics
@@ -76,5 +86,7 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}")
     if "binary_accuracy" in metrics:
         print(f"binary accuracy (pos vs neg rows) {metrics['binary_accuracy']:.4f}")
+    for name, m in metrics["channels"].items():
+        print(f"  {name} channel alone: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
     print(json.dumps({"checkpoint": str(args.checkpoint), "data": str(args.data), **metrics}))
     return 0

@@ -76,8 +76,14 @@ class SentimentClassifier:
         )
 
     @torch.inference_mode()
-    def probabilities(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, ...]:
-        """(probs (N, C), n_tokens, truncated) for raw texts; cleaning happens here."""
+    def channel_probabilities(
+        self, texts: list[str], batch_size: int = 64
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """({"mixed", "rnn", "bag"} → probs (N, C), n_tokens, truncated) for raw texts.
+
+        Cleaning happens here. "mixed" is what the bot uses; the single channels are for
+        evaluation (how much each contributes), and come at no extra cost.
+        """
         cfg = self.model.config
         cleaned = [clean_text(t, self.lang) for t in texts]
         ids, bags, n_tokens, truncated = encode_texts(
@@ -89,13 +95,19 @@ class SentimentClassifier:
             cfg["buckets"],
             cfg.get("ngram_order", 2),  # checkpoints from before the option used bigrams
         )
-        out = []
+        out: dict[str, list[torch.Tensor]] = {"mixed": [], "rnn": [], "bag": []}
         for s in range(0, len(texts), batch_size):
             batch = collate(ids[s : s + batch_size], bags[s : s + batch_size], self.device)
-            logits, _, _ = self.model(*batch)
-            out.append(logits.softmax(dim=-1).cpu())
-        probs = torch.cat(out) if out else torch.zeros(0, len(self.labels))
+            for name, logits in zip(out, self.model(*batch), strict=True):
+                out[name].append(logits.softmax(dim=-1).cpu())
+        empty = torch.zeros(0, len(self.labels))
+        probs = {name: torch.cat(parts) if parts else empty for name, parts in out.items()}
         return probs, torch.tensor(n_tokens), torch.tensor(truncated)
+
+    def probabilities(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, ...]:
+        """(probs (N, C), n_tokens, truncated) for raw texts: the mixed model's output."""
+        probs, n_tokens, truncated = self.channel_probabilities(texts, batch_size)
+        return probs["mixed"], n_tokens, truncated
 
     def predict(self, texts: list[str]) -> list[SentimentResult]:
         """Classify a batch of raw texts (cleaned with the training-time ``clean_text``)."""
