@@ -297,6 +297,11 @@ def test_eval_cli_prints_json_last(
     assert sum(map(sum, result["confusion_matrix"])) == 40
     assert result["accuracy"] >= 0.8  # the synthetic task is easy
     assert "binary_accuracy" not in result  # binary model: no separate number
+    # Each channel alone is scored from the same pass, with its own confusion matrix.
+    assert set(result["channels"]) == {"rnn", "bag"}
+    for channel in result["channels"].values():
+        assert sum(map(sum, channel["confusion_matrix"])) == 40
+        assert 0.0 <= channel["accuracy"] <= 1.0
 
 
 def test_balanced_class_weights() -> None:

@@ -158,7 +158,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     # --- stage 2: the classifier ---------------------------------------------------------------
     # Parameter groups: the encoder (embedding + GRUs), which after pretraining is tuned more
     # gently (``--encoder-lr-mult``) and frozen for the first ``--freeze-encoder-steps`` steps
-    # so the fresh head does not wreck it; the RNN head; the bag channel.
+    # so the fresh head does not wreck it; the RNN head; the bag channel. Without pretraining
+    # there is nothing to protect, so both knobs are off.
+    pretrained = args.lm_epochs > 0
+    encoder_lr = args.lr * (args.encoder_lr_mult if pretrained else 1.0)
+    freeze_steps = args.freeze_encoder_steps if pretrained else 0
     encoder_params = [p for n, p in model.named_parameters() if n.startswith(ENCODER)]
     head_params = [p for n, p in model.named_parameters() if n.startswith("rnn_head")]
     bag_params = [model.bag.weight, model.bag_bias]
@@ -167,7 +171,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         [
             {
                 "params": encoder_params,
-                "lr": args.lr * args.encoder_lr_mult,
+                "lr": encoder_lr,
                 "weight_decay": args.weight_decay,
             },
             {"params": head_params, "lr": args.lr, "weight_decay": args.weight_decay},
@@ -199,7 +203,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             frac = min(step / max(1, total_steps), 1.0)
             for g, lr in zip(opt.param_groups, base_lrs, strict=True):
                 g["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-            if step < args.freeze_encoder_steps:
+            if step < freeze_steps:
                 opt.param_groups[0]["lr"] = 0.0  # AdamW: no step and no decay at lr 0
             tokens, lens, bag_ids, offsets = collate(
                 [train_enc.ids[i] for i in batch], [train_enc.bags[i] for i in batch], device
@@ -288,7 +292,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     # --- save -------------------------------------------------------------------------------
     out = Path(args.out)
-    model_name = model_name_for(args.lang, pretrained=args.lm_epochs > 0)
+    model_name = model_name_for(args.lang, pretrained=pretrained)
     metrics: dict[str, Any] = {
         "lang": args.lang,
         "labels": list(labels),
@@ -368,8 +372,6 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     lm.add_argument("--lm-lr", type=float, default=2e-3)
     lm.add_argument("--lm-max-minutes", type=float, default=0.0, help="cap (0: none)")
     lm.add_argument(
-        "--encoder-lr-mult", type=float, default=0.5, help="classifier LR factor for the encoder"
+        "--encoder-lr-mult", type=float, default=0.5, help="encoder LR factor after pretraining"
     )
-    lm.add_argument(
-        "--freeze-encoder-steps", type=int, default=150, help="train only the heads at first"
-    )
+    lm.add_argument("--freeze-encoder-steps", type=int, default=150, help="heads-only steps first")
