@@ -140,6 +140,7 @@ async def on_startup(app: Application) -> None:
     except TelegramError:
         log.warning("could not register the command menu", exc_info=True)
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
+    await favorites.schedule_pruning(app)  # stored /name answers expire; saved names never do
     me = app.bot
     log.info(
         "bot @%s ready with name styles %s",

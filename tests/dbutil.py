@@ -15,3 +15,13 @@ def rows(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in conn.execute(text(sql), params)]
     finally:
         engine.dispose()
+
+
+def execute(database_url: str, sql: str, **params: Any) -> None:
+    """Run one statement that changes the test database (to set up a past state)."""
+    engine = create_engine(database_url.replace("+aiosqlite", ""))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()

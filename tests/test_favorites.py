@@ -6,13 +6,15 @@ import asyncio
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from telegram.ext import Application
 
 from bot.fake_api import FakeBotApi
 from tests.conftest import say
-from tests.dbutil import rows
+from tests.dbutil import execute, rows
 
 NAME_LINE = re.compile(r"^(✨|📖) (.+)$", re.M)
 ANN = 1001
@@ -320,3 +322,58 @@ async def test_two_quick_presses_save_once(api: FakeBotApi, bot: object, databas
     await asyncio.sleep(0.3)  # let both markup edits finish; the second is a harmless no-op
     assert exact_button(api, message, f"✅ {name}") == data
     assert all(call["ok"] or "not modified" in call["error"] for call in api.calls)
+
+
+def backdate_answers(database_url: str, days: int) -> None:
+    """Make every stored /name answer ``days`` old, in the format SQLAlchemy stores."""
+    old = datetime.now(UTC) - timedelta(days=days)
+    execute(
+        database_url,
+        "UPDATE name_generations SET created_at = :old",
+        old=old.strftime("%Y-%m-%d %H:%M:%S.%f"),
+    )
+
+
+async def test_old_answers_expire_but_saved_names_stay(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    old = await ask_names(api)
+    kept = names_in(old["text"])[0]
+    await press(api, old, exact_button(api, old, f"⭐ {kept}"), wait_for="editMessageReplyMarkup")
+    old = api.bot_messages(ANN)[-1]
+    backdate_answers(database_url, days=31)
+    fresh = await ask_names(api, "/name Al")
+
+    assert await bot.bot_data["services"].favorites.prune_generations() == 1
+    assert len(rows(database_url, "SELECT id FROM name_generations")) == 1  # the fresh one
+
+    # The expired answer's buttons now say so and change nothing; the saved name is still there.
+    other = names_in(old["text"])[1]
+    expired = await press(
+        api, old, exact_button(api, old, f"⭐ {other}"), wait_for="answerCallbackQuery"
+    )
+    assert expired.get("show_alert")
+    more = await press(api, old, api.find_button(old, "🔄"), wait_for="answerCallbackQuery")
+    assert more.get("show_alert")
+    assert favorites_of(database_url, ANN) == [kept]
+    # The fresh answer still works.
+    name = names_in(fresh["text"])[0]
+    await press(
+        api, fresh, exact_button(api, fresh, f"⭐ {name}"), wait_for="editMessageReplyMarkup"
+    )
+    assert favorites_of(database_url, ANN) == [kept, name]
+
+
+async def test_answers_older_than_the_ttl_are_pruned_at_start_up(
+    api: FakeBotApi, bot_runner: Any, database_url: str
+) -> None:
+    async with bot_runner():
+        await ask_names(api)
+        await ask_names(api, "/name Al")
+    backdate_answers(database_url, days=29)
+    async with bot_runner():  # 29 days: still within the TTL
+        assert len(rows(database_url, "SELECT id FROM name_generations")) == 2
+    backdate_answers(database_url, days=31)
+    async with bot_runner() as app:
+        assert rows(database_url, "SELECT id FROM name_generations") == []
+        assert app.job_queue is not None and app.job_queue.get_jobs_by_name("prune")

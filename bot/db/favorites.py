@@ -76,6 +76,15 @@ class FavoritesRepository:
                 row.id, row.chat_id, row.user_id, row.style, row.prefix, row.temperature, names
             )
 
+    async def prune_generations(self, before: datetime) -> int:
+        """Delete answers stored before ``before``; returns how many. Favourites are untouched:
+        they copy their name, style and prefix and have no foreign key to this table."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(NameGeneration).where(NameGeneration.created_at < before)
+            )
+            return result.rowcount or 0
+
     async def add_favorite(
         self, user_id: int, name: str, style: str, prefix: str, generation_id: int | None
     ) -> bool:

@@ -14,16 +14,24 @@ client sends, the worst it gets is an alert.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Awaitable
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.handlers.common import caller, reply, services
-from bot.services.favorites import FavoritesPage, SaveStatus, export_csv, export_txt
+from bot.services.favorites import (
+    FavoritesPage,
+    FavoritesService,
+    SaveStatus,
+    export_csv,
+    export_txt,
+)
 from bot.services.names import NameBatch
 from bot.texts import style_title, t
 
@@ -33,6 +41,9 @@ FAVDEL_DATA = re.compile(r"favdel:([0-9]{1,18}):([0-9]{1,6})")
 FAVPAGE_DATA = re.compile(r"favpage:([0-9]{1,18}):([0-9]{1,6})")
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
+PRUNE_EVERY = timedelta(hours=12)
+
+log = logging.getLogger(__name__)
 
 
 def parse_ids(pattern: re.Pattern[str], data: str | None) -> tuple[int, ...] | None:
@@ -213,3 +224,24 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         filename=f"{EXPORT_BASENAME}.csv",
         caption=t(who.lang, "fav_export_csv"),
     )
+
+
+async def prune_stored_answers(service: FavoritesService) -> None:
+    """Forget stored answers past their time (saved names are kept), and say so in the log."""
+    removed = await service.prune_generations()
+    if removed:
+        log.info("pruned %d stored name answers", removed)
+
+
+async def prune_generations_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback for ``prune_stored_answers``."""
+    await prune_stored_answers(services(context).favorites)
+
+
+async def schedule_pruning(app: Application) -> None:
+    """Start-up hook: prune once now, then every ``PRUNE_EVERY``."""
+    await prune_stored_answers(app.bot_data["services"].favorites)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            prune_generations_job, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="prune"
+        )

@@ -10,12 +10,17 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 from bot.db.favorites import FavoriteRecord, FavoritesRepository, GenerationRecord
+from bot.db.models import utcnow
 from bot.services.names import NameBatch
 
 PAGE_SIZE = 8
+# Stored /name answers are only needed while their ⭐/🔄 buttons may still be pressed. After
+# this long they are deleted (their buttons then answer "out of date"); saved names stay.
+GENERATION_TTL = timedelta(days=30)
 CSV_COLUMNS = ("name", "style", "prefix", "saved_at")
 
 
@@ -79,6 +84,10 @@ class FavoritesService:
         page = min(max(page, 0), pages - 1)
         items = await self.repo.page(user_id, page * self.page_size, self.page_size)
         return FavoritesPage(items, page, pages, total, self.page_size)
+
+    async def prune_generations(self, max_age: timedelta = GENERATION_TTL) -> int:
+        """Forget answers older than ``max_age`` so the table does not grow forever."""
+        return await self.repo.prune_generations(utcnow() - max_age)
 
     async def remove(self, user_id: int, favorite_id: int) -> bool:
         return await self.repo.remove(user_id, favorite_id)
