@@ -651,15 +651,19 @@ class FakeBotApi:
         chat_id: int | None = None,
         chat_type: str = "private",
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> dict[str, Any]:
         """Enqueue a ``message`` update from ``user`` (default: ``self.user()``); returns it.
 
         Private chats have the user's id; groups need a negative id (default -100 for
         "group", -1001000000001 for "supergroup"). ``/command`` words get bot_command entities.
+        ``message_thread_id`` posts in that forum topic (the supergroup becomes a forum).
         """
         user = user or self.user()
         self._users[user["id"]] = user
-        chat = self._chat_for(user, chat_id, chat_type)
+        if message_thread_id is not None and chat_type != "supergroup":
+            raise ValueError("forum topics exist only in supergroups")
+        chat = self._chat_for(user, chat_id, chat_type, forum=message_thread_id is not None)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat["id"]),
             "from": copy.deepcopy(user),
@@ -667,6 +671,9 @@ class FakeBotApi:
             "date": int(time.time()),
             "text": text,
         }
+        if message_thread_id is not None:
+            message["message_thread_id"] = message_thread_id
+            message["is_topic_message"] = True
         entities = self._command_entities(text)
         if entities:
             message["entities"] = entities
@@ -840,7 +847,7 @@ class FakeBotApi:
     # ---- internals: user-side state ---------------------------------------------------------
 
     def _chat_for(
-        self, user: dict[str, Any], chat_id: int | None, chat_type: str
+        self, user: dict[str, Any], chat_id: int | None, chat_type: str, forum: bool = False
     ) -> dict[str, Any]:
         if chat_type == "private":
             if chat_id is not None and chat_id != user["id"]:
@@ -854,6 +861,8 @@ class FakeBotApi:
             if chat_id >= 0:
                 raise ValueError("group chat ids are negative")
             chat = {"id": chat_id, "type": chat_type, "title": f"Test {chat_type}"}
+            if forum or self._chats.get(chat_id, {}).get("is_forum"):
+                chat["is_forum"] = True
         else:
             raise ValueError(f"unsupported chat_type {chat_type!r}")
         self._chats[chat["id"]] = chat
@@ -1107,6 +1116,17 @@ class FakeBotApi:
         }
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        # Forum topics, as Telegram does it: an explicit message_thread_id, else a reply stays in
+        # the topic of the message it answers; anything else lands in the General topic.
+        thread = params.get("message_thread_id")
+        if thread not in (None, ""):
+            if not chat.get("is_forum"):
+                raise _bad_request("message thread not found")
+            message["message_thread_id"] = int(thread)
+            message["is_topic_message"] = True
+        elif reply_to is not None and reply_to.get("is_topic_message"):
+            message["message_thread_id"] = reply_to["message_thread_id"]
+            message["is_topic_message"] = True
         message.update(content)
         if markup is not None:
             message["reply_markup"] = markup

@@ -235,3 +235,36 @@ async def test_russian_round_texts(api: FakeBotApi, bot: Application) -> None:
     assert "нет очков" in await say(api, "/top", user=ivan, chat_id=-500, chat_type="group")
     answer = await vote(api, message, ivan, api.find_button(message, "Придуманное"))
     assert "придуманное" in answer["text"]
+
+
+async def test_a_round_in_a_forum_topic_is_answered_in_that_topic(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """The timer's result comes from a job, with no message to reply in: the round stores its
+    topic so the result is posted there, not in the forum's General topic."""
+    bot.bot_data[SECONDS_KEY] = 3
+    forum, topic = -1001000000077, 42
+    ann, bo = api.user(1001, "Ann"), api.user(2002, "Bo")
+    since = api.mark()
+    api.send_message(
+        "/game", user=ann, chat_id=forum, chat_type="supergroup", message_thread_id=topic
+    )
+    await api.wait_for_reply(forum, since=since)
+    message = api.bot_messages(forum)[-1]
+    assert message.get("message_thread_id") == topic
+    await vote(api, message, bo, "real")
+    result = await api.wait_for_call(
+        "sendMessage", lambda p: "/top" in p["text"], since=since, timeout=20
+    )
+    sql = "SELECT message_thread_id FROM game_rounds WHERE chat_id = :c"
+    assert rows(database_url, sql, c=forum) == [(topic,)]
+    assert int(result["params"]["message_thread_id"]) == topic
+    assert api.bot_messages(forum)[-1].get("message_thread_id") == topic
+
+    # Outside forums nothing changes: no topic is stored or sent.
+    since = api.mark()
+    await start_round(api, ann)
+    assert round_row(database_url)[3] is None
+    api.send_message("/reveal", user=ann, chat_id=GROUP, chat_type="group")
+    reveal = await api.wait_for_call("sendMessage", lambda p: "/top" in p["text"], since=since)
+    assert "message_thread_id" not in reveal["params"]

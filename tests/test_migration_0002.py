@@ -26,7 +26,7 @@ def test_upgrade_from_0001_keeps_settings_and_downgrade_works(tmp_path: Path) ->
         )
     assert not NEW_TABLES & set(inspect(engine).get_table_names())
 
-    upgrade_sync(url)
+    upgrade_sync(url, "0002")
     assert set(inspect(engine).get_table_names()) >= NEW_TABLES
     with engine.connect() as conn:
         settings = conn.execute(text("SELECT * FROM user_settings")).mappings().all()

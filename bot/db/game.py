@@ -28,6 +28,7 @@ class RoundRecord:
     message_id: int | None
     deadline: datetime
     revealed: bool
+    thread_id: int | None = None  # forum topic, when the round was posted in one
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def _round(row: GameRound) -> RoundRecord:
         message_id=row.message_id,
         deadline=as_utc(row.deadline),
         revealed=row.revealed_at is not None,
+        thread_id=row.message_thread_id,
     )
 
 
@@ -115,10 +117,12 @@ class GameRepository:
         except IntegrityError:
             return None
 
-    async def set_message(self, round_id: int, message_id: int) -> None:
+    async def set_message(self, round_id: int, message_id: int, thread_id: int | None) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(
-                update(GameRound).where(GameRound.id == round_id).values(message_id=message_id)
+                update(GameRound)
+                .where(GameRound.id == round_id)
+                .values(message_id=message_id, message_thread_id=thread_id)
             )
 
     async def _lock_open(self, session: AsyncSession, round_id: int, chat_id: int) -> bool:

@@ -110,6 +110,9 @@ class GameRound(Base):
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     is_real: Mapped[bool] = mapped_column(Boolean, nullable=False)
     message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The forum topic the round was posted in (None outside forums): the timer's result must
+    # go there too, and a job has no incoming message to take it from.
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

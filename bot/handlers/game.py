@@ -114,7 +114,8 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     sent = await message.reply_text(
         text, parse_mode=ParseMode.HTML, reply_markup=round_keyboard(record.id, who.lang)
     )
-    await game.attach_message(record.id, sent.message_id)
+    topic = sent.message_thread_id if sent.is_topic_message else None
+    await game.attach_message(record.id, sent.message_id, topic)
     schedule_reveal(context.job_queue, record.id, chat.id, seconds)
 
 
@@ -175,6 +176,7 @@ async def announce(bot: Bot, result: RevealResult) -> None:
         record.chat_id,
         result_text(result),
         parse_mode=ParseMode.HTML,
+        message_thread_id=record.thread_id,  # a forum topic; a job has no message to reply in
         reply_parameters=reply_to_round(record),
     )
 

@@ -94,8 +94,11 @@ class GameService:
         assert existing is not None
         return StartResult(existing, created=False)
 
-    async def attach_message(self, round_id: int, message_id: int) -> None:
-        await self.repo.set_message(round_id, message_id)
+    async def attach_message(
+        self, round_id: int, message_id: int, thread_id: int | None = None
+    ) -> None:
+        """Remember the round's message (and its forum topic) for the reveal."""
+        await self.repo.set_message(round_id, message_id, thread_id)
 
     async def vote(
         self, round_id: int, chat_id: int, user_id: int, display_name: str, says_real: bool
