@@ -7,6 +7,7 @@ every command finds the shared datasets by one rule (flag, then ``NAMECRAFT_DATA
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from pathlib import Path
@@ -31,6 +32,17 @@ def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def warmup_cosine(step: int, total: int, warmup: int, floor: float) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine decay to ``floor``.
+
+    One schedule for every trainer here (names: floor 5%; sentiment LM and classifier: 10%).
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def save_training_report(

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ml.common import save_training_report, seed_everything
+from ml.common import save_training_report, seed_everything, warmup_cosine
 from ml.names.data import carve_validation, encode_batch, makemore_split, read_names
 from ml.names.evaluate import mean_nll
 from ml.names.model import CharRNN, ModelConfig, NameModel
@@ -47,10 +47,7 @@ class TrainConfig:
 
 def lr_at(step: int, total: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 5% of the peak learning rate."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, total - config.warmup_steps))
-    return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return config.learning_rate * warmup_cosine(step, total, config.warmup_steps, floor=0.05)
 
 
 def train_names(

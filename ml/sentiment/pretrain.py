@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ml.common import warmup_cosine
 from ml.sentiment.model import SentimentRNN
 
 ENCODER = ("embedding", "gru")  # state-dict prefixes of the parts that pretraining trains
@@ -158,11 +159,7 @@ def pretrain_language_model(
             model.train()
             decoders.train()
             # Linear warm-up, then cosine decay to 10%: slanted-triangular in spirit.
-            if step < warmup:
-                scale = (step + 1) / warmup
-            else:
-                frac = min((step - warmup) / max(1, total_steps - warmup), 1.0)
-                scale = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))
+            scale = warmup_cosine(step, total_steps, warmup, floor=0.1)
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * scale
             losses = []

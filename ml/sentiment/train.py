@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ml.common import save_training_report, seed_everything
+from ml.common import save_training_report, seed_everything, warmup_cosine
 from ml.sentiment.checkpoint import model_name_for, save_checkpoint
 from ml.sentiment.data import Split, labels_for, load_split, train_val_split
 from ml.sentiment.evaluate import classification_metrics
@@ -199,10 +199,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=5)
         for batch in bar:
             model.train()
-            # Cosine decay to 10% of the base rate over the planned steps.
-            frac = min(step / max(1, total_steps), 1.0)
+            # Cosine decay to 10% of the base rate over the planned steps (no warm-up).
+            scale = warmup_cosine(step, total_steps, warmup=0, floor=0.1)
             for g, lr in zip(opt.param_groups, base_lrs, strict=True):
-                g["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+                g["lr"] = lr * scale
             if step < freeze_steps:
                 opt.param_groups[0]["lr"] = 0.0  # AdamW: no step and no decay at lr 0
             tokens, lens, bag_ids, offsets = collate(
