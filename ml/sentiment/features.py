@@ -25,7 +25,18 @@ def encode_texts(
     ngram_order: int = 2,
 ) -> tuple[list[list[int]], list[np.ndarray], list[int], list[bool]]:
     """Tokenize, truncate for the RNN (head + tail), hash n-grams of the whole text."""
-    all_ids = encode_batch(tok, texts)
+    return features_from_ids(encode_batch(tok, texts), head, tail, vocab_size, buckets, ngram_order)
+
+
+def features_from_ids(
+    all_ids: list[list[int]],
+    head: int,
+    tail: int,
+    vocab_size: int,
+    buckets: int,
+    ngram_order: int = 2,
+) -> tuple[list[list[int]], list[np.ndarray], list[int], list[bool]]:
+    """``encode_texts`` after tokenizing: for callers that also need the full ids (training)."""
     ids, bags, n_tokens, truncated = [], [], [], []
     for full in all_ids:
         cut, was_cut = truncate_head_tail(full, head, tail)

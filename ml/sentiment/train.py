@@ -27,7 +27,7 @@ from ml.common import save_training_report, seed_everything, warmup_cosine
 from ml.sentiment.checkpoint import model_name_for, save_checkpoint
 from ml.sentiment.data import Split, labels_for, load_split, train_val_split
 from ml.sentiment.evaluate import classification_metrics
-from ml.sentiment.features import collate, encode_texts, length_batches
+from ml.sentiment.features import collate, features_from_ids, length_batches
 from ml.sentiment.model import SentimentRNN, count_parameters, fit_mixer, nb_log_ratios
 from ml.sentiment.pretrain import ENCODER, LMConfig, pretrain_language_model
 from ml.sentiment.tokenizer import encode_batch, train_tokenizer
@@ -35,8 +35,9 @@ from ml.sentiment.tokenizer import encode_batch, train_tokenizer
 
 @dataclass
 class Encoded:
-    """Model-ready view of a split: truncated RNN ids, n-gram features, labels."""
+    """Model-ready view of a split: full and truncated token ids, n-gram features, labels."""
 
+    full_ids: list[list[int]]  # untruncated, for the language-model stage
     ids: list[list[int]]
     bags: list[np.ndarray]
     labels: list[int]
@@ -109,10 +110,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     buckets = max(args.buckets, vocab_size * 2)
 
     def encode(split: Split) -> Encoded:
-        ids, bags, n_tok, trunc = encode_texts(
-            tok, split.texts, args.head, args.tail, vocab_size, buckets, args.ngram_order
+        full = encode_batch(tok, split.texts)  # tokenized once, for both stages
+        ids, bags, n_tok, trunc = features_from_ids(
+            full, args.head, args.tail, vocab_size, buckets, args.ngram_order
         )
-        return Encoded(ids, bags, split.labels, n_tok, trunc)
+        return Encoded(full, ids, bags, split.labels, n_tok, trunc)
 
     train_enc, val_enc = encode(train_split), encode(val_split)
     print(
@@ -147,11 +149,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             max_minutes=args.lm_max_minutes or math.inf,
         )
         lm_history, lm_summary = pretrain_language_model(
-            model,
-            encode_batch(tok, train_split.texts),
-            encode_batch(tok, val_split.texts),
-            lm_cfg,
-            gen,
+            model, train_enc.full_ids, val_enc.full_ids, lm_cfg, gen
         )
         print(f"language model: {lm_summary}")
 
