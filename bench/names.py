@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import torch
+from timing import latency_summary  # bench/timing.py (this script's folder is on sys.path)
 
 from ml.common import data_dir
 from ml.names.evaluate import evaluate_checkpoint
@@ -35,11 +36,6 @@ PREFIXES = {
     "ru": ["", "Сер", "Ма", "Ан"],
     "fantasy": ["", "Ar", "Gal", "Th"],
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -65,12 +61,13 @@ def main() -> None:
             started = time.perf_counter()
             sample_names(bundle, prefix, 8, temperature=1.0, seed=i)
             timings.append((time.perf_counter() - started) * 1000)
+        p50, p99 = latency_summary(timings)
         rows[style] = {
             "test_nll": quality.get("test_nll"),
             "novel_share": quality.get("novel_share"),
             "parameters": bundle.model.num_parameters(),
-            "latency_ms_p50": round(statistics.median(timings), 2),
-            "latency_ms_p99": round(percentile(timings, 99), 2),
+            "latency_ms_p50": round(p50, 2),
+            "latency_ms_p99": round(p99, 2),
             "names_per_s": round(8 * 1000 / statistics.mean(timings), 1),
         }
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import latency_summary  # bench/timing.py (this script's folder is on sys.path)
 
 from ml.common import data_dir as data_dir_path
 from ml.sentiment.data import DATASETS, load_split
@@ -78,16 +79,16 @@ def speed(clf: SentimentClassifier, texts: list[str], runs: int) -> dict[str, fl
         t0 = time.perf_counter()
         clf.predict([review])
         lat.append((time.perf_counter() - t0) * 1000)
-    lat.sort()
     batch_texts = texts[: 64 * 8]
     t0 = time.perf_counter()
     for s in range(0, len(batch_texts), 64):
         clf.predict(batch_texts[s : s + 64])
     tput = len(batch_texts) / (time.perf_counter() - t0)
+    p50, p99 = latency_summary(lat)
     return {
         "review_words": len(review.split()),
-        "latency_p50_ms": statistics.median(lat),
-        "latency_p99_ms": lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))],
+        "latency_p50_ms": p50,
+        "latency_p99_ms": p99,
         "throughput_batch64_texts_per_s": tput,
     }
 
