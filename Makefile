@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ../shared/data
 
-.PHONY: run test chat train-names train-sentiment lint bench clean
+.PHONY: run test chat train-names train-sentiment train-sentiment-short lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,11 +32,20 @@ train-names: $(STAMP)
 	$(PY) -m ml train-names --data $(DATA_DIR)/names/ru/ru_first_names_male.txt $(DATA_DIR)/names/ru/ru_first_names_female.txt --style ru --out ml/checkpoints/names-ru.pt --hidden-size 256 --embedding-dim 48 --dropout 0.35 --max-epochs 60 --patience 8 --warmup-steps 100
 	$(PY) -m ml train-names --data $(DATA_DIR)/names/dnd/*.txt $(DATA_DIR)/names/fantasy/tolkien_characters.txt --max-words 1 --style fantasy --out ml/checkpoints/names-fantasy.pt --hidden-size 128 --num-layers 1 --embedding-dim 32 --dropout 0.3 --max-epochs 80 --patience 10 --warmup-steps 50 --threads 1
 
-# Defaults of train-sentiment are the shipped settings. The shipped checkpoints were trained on
+# Defaults of train-sentiment are the shipped settings. The review checkpoints were trained on
 # one H100 (about 7 min each); on a CPU the same command runs for hours (see the model card).
 train-sentiment: $(STAMP)
 	$(PY) -m ml train-sentiment --lang en --data-dir $(DATA_DIR) --out ml/checkpoints/sentiment-en.pt --seed 1337 --threads 3 --device auto
 	$(PY) -m ml train-sentiment --lang ru --data-dir $(DATA_DIR) --out ml/checkpoints/sentiment-ru.pt --seed 1337 --threads 3 --device auto
+	$(MAKE) train-sentiment-short
+
+# The short-text models start from the review checkpoints' encoders and train on a CPU
+# (2 threads, about 15-20 min each); then the review models' temperatures are fitted.
+train-sentiment-short: $(STAMP)
+	$(PY) -m ml train-sentiment-short --lang en --init ml/checkpoints/sentiment-en.pt --out ml/checkpoints/sentiment-en-short.pt --data-dir $(DATA_DIR) --epochs 2 --threads 2
+	$(PY) -m ml train-sentiment-short --lang ru --init ml/checkpoints/sentiment-ru.pt --out ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 2 --select-metric macro_f1
+	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-en.pt --data-dir $(DATA_DIR) --threads 2
+	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-ru.pt --data-dir $(DATA_DIR) --threads 2
 
 bench: $(STAMP)
 	$(PY) bench/names.py --data-dir $(DATA_DIR)

@@ -38,7 +38,7 @@ from bot.services.sentiment import SentimentService
 from bot.texts import t
 from ml.names.model import NameModel
 from ml.names.registry import load_all_styles
-from ml.sentiment import SentimentClassifier
+from ml.sentiment import SentimentReader
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ MENU = [
     ("top", "cmd_top"),
     ("language", "cmd_language"),
     ("help", "cmd_help"),
+    ("about", "cmd_about"),
     ("start", "cmd_start"),
 ]
 GROUP_MENU = ["name", "review", "favorites", "game", "reveal", "top", "help"]
@@ -66,14 +67,15 @@ class Models:
     """Every checkpoint the bot serves, loaded once and shared by Applications."""
 
     names: dict[str, NameModel]
-    sentiment: dict[str, SentimentClassifier]
+    sentiment: dict[str, SentimentReader]
 
 
 def load_models(checkpoint_dir: Path) -> Models:
+    """Name models and, per language, the sentiment reader (short + review model, int8)."""
     sentiment = {
-        lang: SentimentClassifier.load(path)
+        lang: SentimentReader.load(checkpoint_dir, lang)
         for lang in SENTIMENT_LANGUAGES
-        if (path := Path(checkpoint_dir) / f"sentiment-{lang}.pt").exists()
+        if (Path(checkpoint_dir) / f"sentiment-{lang}.pt").exists()
     }
     return Models(names=load_all_styles(checkpoint_dir), sentiment=sentiment)
 
@@ -81,6 +83,7 @@ def load_models(checkpoint_dir: Path) -> Models:
 def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("start", basics.start_command))
     app.add_handler(CommandHandler("help", basics.help_command))
+    app.add_handler(CommandHandler("about", basics.about_command))
     app.add_handler(CommandHandler("name", names.name_command))
     app.add_handler(CommandHandler("temp", settings.temp_command))
     app.add_handler(CommandHandler("style", settings.style_command))

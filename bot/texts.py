@@ -17,7 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /name: eight random names\n"
             "• /style: English, Russian or fantasy names\n"
             "• /temp: how wild the names are (0.1–2.0)\n"
-            "• send me any review and I'll tell you its mood\n\n"
+            "• send me any message or review and I'll tell you its mood\n\n"
             "Current style: {style}, temperature {temperature}. /help lists everything."
         ),
         "help": (
@@ -25,16 +25,32 @@ TEXTS: dict[str, dict[str, str]] = {
             "/name <i>prefix</i>: names that start with the prefix (random without one)\n"
             "/style [en|ru|fantasy]: the name style\n"
             "/temp [0.1–2.0]: sampling temperature; low = classic, high = wild\n"
-            "/review <i>text</i>: is a review positive, neutral or negative? "
-            "(in a private chat just send the text; works as a reply in groups)\n"
+            "/review <i>text</i>: is it positive, neutral or negative, how sure am I, and which "
+            "words decided it? Works on one-line messages and on long reviews, in English and "
+            "Russian (in a private chat just send the text; in groups reply /review to a "
+            "message). I can't read other languages, pictures or voice, and sarcasm often "
+            "fools me.\n"
             "/favorites: your saved names (press ⭐ under a /name answer to save one)\n"
             "/export: your favourites as .txt and .csv files\n"
             "/game: real or invented? guess in a group (or alone); /reveal ends a round, "
             "/top shows the scores\n"
             "Inline mode: in any chat type my @username and a prefix (Ser) to share a name\n"
             "/language [en|ru]: interface language\n"
+            "/about: the models behind the bot and their terms\n"
             "/help: this message\n\n"
             "✨ marks a newly invented name, 📖 a name that exists in the training data."
+        ),
+        "about": (
+            "<b>How Namecraft works</b>\n\n"
+            "Names: character-level GRU networks trained here on real names.\n\n"
+            "Mood: two small recurrent networks per language, trained here. Short messages "
+            "are read by one trained on tweets (English) or VK posts (Russian); long texts by "
+            "one trained on film reviews (IMDB, Kinopoisk). Confidence is calibrated on held-out "
+            "data: “70% sure” is right about 70% of the time.\n"
+            "Models: {models}\n\n"
+            "The mood models learned from research datasets (TweetEval, RuSentiment, IMDB, "
+            "Kinopoisk reviews), so they are for non-commercial use. Your messages are not "
+            "stored."
         ),
         "names_header": "Names starting with “{prefix}” · {style} · t={temperature}",
         "names_header_random": "Random names · {style} · t={temperature}",
@@ -62,11 +78,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_current": "Interface language: English. Choose:",
         "language_set": "Interface language: English.",
         "language_invalid": "Send /language en or /language ru.",
-        "review_verdict": "{emoji} <b>{label}</b> · {confidence}% sure\n<i>Read by {model}</i>",
+        "review_verdict": "{emoji} <b>{label}</b> · {confidence}% sure",
+        "review_verdict_unsure": "🤔 Not sure: <b>{label}</b>, perhaps ({confidence}%)",
+        "review_could_be": "It could just as well be {other}.",
+        "review_why": "Why: {words}",
+        "review_no_strong_words": "No word here pulls strongly either way.",
+        "review_nothing": (
+            "🤷 Nothing here I can judge: I don't recognise any words in it. "
+            "Write a few words, e.g. “loved it” or “what a boring day”."
+        ),
         "label_pos": "Positive",
         "label_neu": "Neutral",
         "label_neg": "Negative",
-        "review_unsure": "I'm not very sure about this one.",
         "review_truncated": (
             "The review is long ({tokens} tokens): I read its beginning and its end."
         ),
@@ -74,7 +97,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Send /review followed by a review, or reply /review to a message. "
             "In a private chat just send me the text."
         ),
-        "review_empty": "Send me a review to read: a few words about a film, a book, anything.",
+        "review_empty": "Send me something to read: one line or a whole review, about anything.",
         "review_no_letters": (
             "I read reviews in English and Russian, and I see no words here. "
             "Send a few words, like “a lovely film”."
@@ -146,7 +169,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_style": "Choose the name style",
         "cmd_temp": "See or set the temperature",
         "cmd_language": "Interface language",
-        "cmd_review": "Read a review: /review text",
+        "cmd_review": "Mood of a message: /review text",
+        "cmd_about": "The models behind the bot",
     },
     "ru": {
         "start": (
@@ -156,7 +180,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /name: восемь случайных имён\n"
             "• /style: русские, английские или фэнтези-имена\n"
             "• /temp: насколько смелые имена (0.1–2.0)\n"
-            "• пришлите любой отзыв, и я скажу, какое у него настроение\n\n"
+            "• пришлите любое сообщение или отзыв, и я скажу, какое у него настроение\n\n"
             "Сейчас стиль «{style}», температура {temperature}. Все команды: /help."
         ),
         "help": (
@@ -164,8 +188,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "/name <i>начало</i>: имена с этим началом (без него случайные)\n"
             "/style [en|ru|fantasy]: стиль имён\n"
             "/temp [0.1–2.0]: температура; низкая = привычные, высокая = смелые\n"
-            "/review <i>текст</i>: отзыв положительный, нейтральный или отрицательный? "
-            "(в личном чате просто пришлите текст; в группах ответом на сообщение)\n"
+            "/review <i>текст</i>: положительный он, нейтральный или отрицательный, насколько я "
+            "уверен и какие слова это решили. Читаю и короткие сообщения, и длинные отзывы, "
+            "на русском и английском (в личном чате просто пришлите текст; в группе ответьте "
+            "/review на сообщение). Другие языки, картинки и голос не читаю, а сарказм "
+            "меня часто обманывает.\n"
             "/favorites: сохранённые имена (⭐ под ответом /name сохраняет имя)\n"
             "/export: избранное файлами .txt и .csv\n"
             "/game: настоящее или придуманное? угадывайте в группе (или в одиночку); "
@@ -173,8 +200,22 @@ TEXTS: dict[str, dict[str, str]] = {
             "Инлайн-режим: в любом чате наберите мой @username и начало (Сер), "
             "чтобы поделиться именем\n"
             "/language [en|ru]: язык интерфейса\n"
+            "/about: какие модели внутри и на каких условиях\n"
             "/help: эта справка\n\n"
             "✨ новое придуманное имя, 📖 имя есть в обучающих данных."
+        ),
+        "about": (
+            "<b>Как устроен Namecraft</b>\n\n"
+            "Имена: посимвольные GRU-сети, обученные здесь на настоящих именах.\n\n"
+            "Настроение: по две небольшие рекуррентные сети на язык, обученные здесь. Короткие "
+            "сообщения читает сеть, обученная на твитах (английский) и постах ВКонтакте "
+            "(русский), длинные тексты — сеть, обученная на отзывах о фильмах (IMDB, "
+            "Кинопоиск). Уверенность откалибрована на отложенных данных: «70%» означает, что я "
+            "прав примерно в 70% таких случаев.\n"
+            "Модели: {models}\n\n"
+            "Модели настроения учились на исследовательских наборах данных (TweetEval, "
+            "RuSentiment, IMDB, отзывы Кинопоиска), поэтому только для некоммерческого "
+            "использования. Ваши сообщения не сохраняются."
         ),
         "names_header": "Имена на «{prefix}» · {style} · t={temperature}",
         "names_header_random": "Случайные имена · {style} · t={temperature}",
@@ -203,19 +244,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "language_current": "Язык интерфейса: русский. Выберите:",
         "language_set": "Язык интерфейса: русский.",
         "language_invalid": "Отправьте /language ru или /language en.",
-        "review_verdict": (
-            "{emoji} <b>{label}</b> · уверенность {confidence}%\n<i>Читала модель {model}</i>"
+        "review_verdict": "{emoji} <b>{label}</b> · уверенность {confidence}%",
+        "review_verdict_unsure": "🤔 Не уверен, но скорее: <b>{label}</b> ({confidence}%)",
+        "review_could_be": "С тем же успехом может быть и {other}.",
+        "review_why": "Почему: {words}",
+        "review_no_strong_words": "Здесь нет слов, которые сильно тянут в одну сторону.",
+        "review_nothing": (
+            "🤷 Тут мне нечего оценить: я не узнаю здесь ни одного слова. "
+            "Напишите хоть пару слов, например «очень понравилось» или «скучный день»."
         ),
         "label_pos": "Положительный",
         "label_neu": "Нейтральный",
         "label_neg": "Отрицательный",
-        "review_unsure": "Здесь я не очень уверен.",
         "review_truncated": "Отзыв длинный ({tokens} токенов): я прочитал начало и конец.",
         "review_usage": (
             "Отправьте /review и текст отзыва или ответьте /review на сообщение. "
             "В личном чате просто пришлите текст."
         ),
-        "review_empty": "Пришлите отзыв: пару слов о фильме, книге, о чём угодно.",
+        "review_empty": "Пришлите, что прочитать: одну строку или целый отзыв, о чём угодно.",
         "review_no_letters": (
             "Я читаю отзывы на русском и английском, а здесь не вижу слов. "
             "Напишите хотя бы пару слов, например «отличный фильм»."
@@ -289,7 +335,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_style": "Выбрать стиль имён",
         "cmd_temp": "Посмотреть или задать температуру",
         "cmd_language": "Язык интерфейса",
-        "cmd_review": "Оценить отзыв: /review текст",
+        "cmd_review": "Настроение сообщения: /review текст",
+        "cmd_about": "Какие модели внутри",
     },
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.fake_api import FakeBotApi
@@ -43,9 +45,12 @@ async def test_clear_reviews_get_the_right_verdict(
 ) -> None:
     reply = await say(api, review)
     assert verdict in reply, reply
-    assert "%" in reply
-    model = "(en)" if review in (POSITIVE_EN, NEGATIVE_EN) else "(ru)"
-    assert model in reply, reply  # which model read it
+    assert "% sure" in reply
+    # The reason quotes the review's own words; no model jargon in the verdict.
+    why = next(line for line in reply.splitlines() if line.startswith("Why: "))
+    quoted = re.findall(r"“([^”]+)”", why)
+    assert quoted and all(q in review for q in quoted), reply
+    assert "BiGRU" not in reply and "IMDB" not in reply and "Read by" not in reply
 
 
 async def test_russian_interface_for_russian_users(api: FakeBotApi, bot: object) -> None:
@@ -101,3 +106,55 @@ async def test_edited_review_updates_the_same_answer(api: FakeBotApi, bot: objec
     call = await api.wait_for_call("editMessageText", since=since)
     assert "Negative" in call["params"]["text"]
     assert len(api.bot_messages(1001)) == answers_before  # no second, unrelated answer
+
+
+# One-line messages, the bot's usual input: clear-cut ones in all three classes, both languages.
+SHORT_MESSAGES = [
+    ("I love this song so much, it makes me happy!", "en", "Positive"),
+    ("This is the worst service ever, I hate it.", "en", "Negative"),
+    ("The meeting has been moved to Tuesday at 3 pm.", "en", "Neutral"),
+    ("Обожаю этот фильм, просто супер!", "ru", "Положительный"),
+    ("Ужасный сервис, никогда больше не приду.", "ru", "Отрицательный"),
+    ("Завтра собрание в 10 утра в актовом зале.", "ru", "Нейтральный"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "verdict"), SHORT_MESSAGES)
+async def test_short_messages_get_the_right_three_way_verdict(
+    api: FakeBotApi, bot: object, text: str, lang: str, verdict: str
+) -> None:
+    user = api.user(7000 + SHORT_MESSAGES.index((text, lang, verdict)), "Sam", language_code=lang)
+    reply = await say(api, text, user=user)
+    first = reply.splitlines()[0]
+    assert verdict in first, reply
+    if verdict in ("Neutral", "Нейтральный"):
+        return
+    why = "Why: " if lang == "en" else "Почему: "
+    line = next(line for line in reply.splitlines() if line.startswith(why))
+    quoted = re.findall(r"[“«]([^”»]+)[”»]", line)
+    assert quoted and all(q in text for q in quoted), reply  # the user's own words
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("asdkjh qwpoeiru zxmcnvb", "en"), ("ааааааааааааааа", "ru"), ("Zzyzx Qwrtp", "en")],
+)
+async def test_gibberish_is_not_judged(api: FakeBotApi, bot: object, text: str, lang: str) -> None:
+    user = api.user(7100, "Sam", language_code=lang)
+    reply = await say(api, text, user=user)
+    assert ("Nothing here I can judge" if lang == "en" else "нечего оценить") in reply, reply
+    assert "%" not in reply
+
+
+async def test_a_letter_repeated_3000_times_is_not_98_percent_positive(
+    api: FakeBotApi, bot: object
+) -> None:
+    reply = await say(api, "/review " + "a" * 3000)
+    assert "Nothing here I can judge" in reply and "Positive" not in reply, reply
+
+
+async def test_about_names_the_models_and_their_terms(api: FakeBotApi, bot: object) -> None:
+    reply = await say(api, "/about")
+    assert "non-commercial" in reply and "short texts (en)" in reply, reply
+    ru = await say(api, "/about", user=api.user(7200, "Петя", language_code="ru"))
+    assert "некоммерческого" in ru

@@ -36,6 +36,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, t(who.lang, "help"))
 
 
+async def about_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/about: what reads the user's messages, on which data, under which terms."""
+    who = await caller(update, context)
+    names = services(context).sentiment.model_names()
+    models = "; ".join(html.escape(name) for lang in sorted(names) for name in names[lang])
+    await reply(update, t(who.lang, "about", models=models or "—"))
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     who = await caller(update, context)
     await reply(update, t(who.lang, "unknown_command"))

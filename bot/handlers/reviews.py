@@ -9,7 +9,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, reply, services
+from bot.handlers.common import caller, quote, reply, services
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
 from bot.texts import t
 
@@ -18,21 +18,39 @@ LABEL_EMOJI = {"pos": "😊", "neu": "😐", "neg": "😞"}
 REMEMBERED_REPLIES = 200  # per chat: which bot message answered which review (for edits)
 
 
+UNSURE_BELOW = 0.6  # calibrated confidence under which the reply says plainly it is unsure
+
+
 def format_verdict(verdict: ReviewVerdict, lang: str) -> str:
-    result = verdict.result
-    text = t(
-        lang,
-        "review_verdict",
-        emoji=LABEL_EMOJI.get(result.label, "🤔"),
-        label=t(lang, f"label_{result.label}"),
-        confidence=round(result.confidence * 100),
-        model=verdict.model_name,
-    )
-    if result.confidence < 0.6:
-        text += "\n" + t(lang, "review_unsure")
-    if result.truncated:
-        text += "\n" + t(lang, "review_truncated", tokens=result.n_tokens)
-    return text
+    """Verdict in plain words, calibrated confidence, and the user's own words that decided it.
+
+    Which model read the text is not shown here (it is in /about): users act on the verdict,
+    the confidence and the reasons, not on architecture names.
+    """
+    reading = verdict.reading
+    if not reading.judgeable:
+        return t(lang, "review_nothing")
+    label = t(lang, f"label_{reading.label}")
+    emoji = LABEL_EMOJI.get(reading.label, "🤔")
+    confidence = round(reading.confidence * 100)
+    if reading.confidence >= UNSURE_BELOW:
+        lines = [t(lang, "review_verdict", emoji=emoji, label=label, confidence=confidence)]
+    else:
+        runner_up = sorted(reading.probabilities, key=reading.probabilities.__getitem__)[-2]
+        lines = [
+            t(lang, "review_verdict_unsure", label=label, confidence=confidence),
+            t(lang, "review_could_be", other=t(lang, f"label_{runner_up}").lower()),
+        ]
+    if reading.reasons:
+        quoted = ", ".join(
+            f"«{quote(r)}»" if lang == "ru" else f"“{quote(r)}”" for r in reading.reasons
+        )
+        lines.append(t(lang, "review_why", words=quoted))
+    elif reading.label == "neu" and reading.confidence >= UNSURE_BELOW:
+        lines.append(t(lang, "review_no_strong_words"))
+    if reading.truncated or verdict.cut_by_chars:
+        lines.append(t(lang, "review_truncated", tokens=reading.n_tokens))
+    return "\n".join(lines)
 
 
 def command_text(message: Message) -> str:

@@ -1,16 +1,20 @@
-"""Reading reviews: pick the model by script, classify off the event loop."""
+"""Reading the mood of a message: pick the language by script, read it off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
-from ml.sentiment import SentimentClassifier, SentimentResult, route_language
+from ml.sentiment import Reading, SentimentReader, route_language
 
 # Telegram messages are at most 4096 characters, but a forwarded or replied-to text can be
 # pasted together from several; past this many characters we keep the head and the tail (the
-# model's own truncation keeps head + tail tokens too, so nothing it would read is lost).
+# review model's own truncation keeps head + tail tokens too, so nothing it would read is lost).
 MAX_CHARS = 30_000
+# Zero-width and bidirectional-control characters: invisible to the user, noise to the model
+# (and a way to hide a word from it). The model's own cleaning handles surrogates and controls.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 class ReviewRefusal(Exception):
@@ -24,21 +28,25 @@ class ReviewRefusal(Exception):
 @dataclass(frozen=True)
 class ReviewVerdict:
     lang: str
-    model_name: str
-    result: SentimentResult
+    reading: Reading
+    cut_by_chars: bool  # the text was longer than MAX_CHARS: only its head and tail were read
 
 
 class SentimentService:
-    def __init__(self, classifiers: dict[str, SentimentClassifier]) -> None:
-        self.classifiers = classifiers
+    def __init__(self, readers: dict[str, SentimentReader]) -> None:
+        self.readers = readers
 
     @property
     def available(self) -> bool:
-        return bool(self.classifiers)
+        return bool(self.readers)
+
+    def model_names(self) -> dict[str, list[str]]:
+        """Per language, the models that read messages (for /about)."""
+        return {lang: reader.model_names for lang, reader in self.readers.items()}
 
     async def analyse(self, text: str) -> ReviewVerdict:
-        """The verdict for one review, or ReviewRefusal when no model can read it."""
-        text = text.strip()
+        """The verdict for one message, or ReviewRefusal when no model can read it."""
+        text = _INVISIBLE.sub("", text).strip()
         if not text:
             raise ReviewRefusal("empty")
         cut_by_chars = len(text) > MAX_CHARS
@@ -48,12 +56,8 @@ class SentimentService:
         lang = route_language(text)
         if lang is None:
             raise ReviewRefusal("no_letters")
-        classifier = self.classifiers.get(lang)
-        if classifier is None:
+        reader = self.readers.get(lang)
+        if reader is None:
             raise ReviewRefusal("unavailable")
-        [result] = await asyncio.to_thread(classifier.predict, [text])
-        if cut_by_chars and not result.truncated:
-            result = SentimentResult(
-                result.label, result.confidence, result.probabilities, True, result.n_tokens
-            )
-        return ReviewVerdict(lang, classifier.model_name, result)
+        [reading] = await asyncio.to_thread(reader.read, [text])
+        return ReviewVerdict(lang, reading, cut_by_chars)

@@ -1,10 +1,19 @@
-"""Sentiment analysis for Namecraft: BiGRU classifiers for English (IMDB) and Russian reviews.
+"""Sentiment analysis for Namecraft: BiGRU classifiers for English and Russian messages.
 
-Pure PyTorch + Hugging Face ``tokenizers``; never imports the bot or Telegram.
+A short-text model (one-line messages) and a review model per language, routed by length
+(``reader.py``). Pure PyTorch + Hugging Face ``tokenizers``; never imports the bot or Telegram.
 """
 
 from ml.sentiment.data import clean_text
 from ml.sentiment.lang import route_language
 from ml.sentiment.predict import SentimentClassifier, SentimentResult
+from ml.sentiment.reader import Reading, SentimentReader
 
-__all__ = ["SentimentClassifier", "SentimentResult", "clean_text", "route_language"]
+__all__ = [
+    "Reading",
+    "SentimentClassifier",
+    "SentimentReader",
+    "SentimentResult",
+    "clean_text",
+    "route_language",
+]

@@ -13,6 +13,25 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_short(args: argparse.Namespace) -> int:
+    from ml.sentiment.short import train_short
+
+    train_short(args)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from ml.sentiment.calibration import calibrate_checkpoint
+
+    torch.set_num_threads(args.threads)
+    print(json.dumps(calibrate_checkpoint(args.checkpoint, args.data_dir)))
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from ml.sentiment.evaluate import run_eval
 
@@ -27,8 +46,32 @@ def register(subparsers: Any) -> None:
     add_train_arguments(p)
     p.set_defaults(func=_train)
 
+    from ml.sentiment.short import add_short_arguments
+
+    s = subparsers.add_parser(
+        "train-sentiment-short",
+        help="train a short-text (one-line message) checkpoint from a review checkpoint's encoder",
+    )
+    add_short_arguments(s)
+    s.set_defaults(func=_train_short)
+
+    c = subparsers.add_parser(
+        "calibrate-sentiment",
+        help="fit a review checkpoint's temperature on its validation slice (stored in it)",
+    )
+    c.add_argument("--checkpoint", required=True)
+    c.add_argument("--data-dir", default=None)
+    c.add_argument("--threads", type=int, default=1)
+    c.set_defaults(func=_calibrate)
+
     e = subparsers.add_parser("eval-sentiment", help="score a checkpoint on a labelled CSV")
-    e.add_argument("--checkpoint", required=True)
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="score this one model file alone")
+    which.add_argument(
+        "--lang", choices=["en", "ru"], help="score what the bot serves: both models, routed"
+    )
+    e.add_argument("--checkpoint-dir", default="ml/checkpoints", help="with --lang")
+    e.add_argument("--fp32", action="store_true", help="skip int8 quantisation of the GRUs")
     e.add_argument("--data", required=True, help="text,label CSV (.csv or .csv.gz)")
     e.add_argument("--threads", type=int, default=1)
     e.add_argument("--device", default="cpu", help="cpu (default) or cuda")

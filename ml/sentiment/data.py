@@ -29,6 +29,17 @@ DATASETS: dict[str, dict[str, str]] = {
 }
 EXTRA_RU_TRAIN = "rusentiment_train.csv.gz"
 
+# Short texts (one-line messages), 3 classes in both languages: the short-text models.
+# TweetEval's test split is not public here, so its official validation split is the held-out
+# set we report; the models carve their own validation slice out of train.
+SHORT_DATASETS: dict[str, dict[str, str]] = {
+    "en": {"train": "tweeteval_sentiment_train.csv.gz", "test": "tweeteval_sentiment_val.csv.gz"},
+    "ru": {"train": "rusentiment_train.csv.gz", "test": "rusentiment_test.csv.gz"},
+}
+# Files that keep their source's literal ``\uXXXX`` escapes (see SOURCES.md, TweetEval).
+_ESCAPED_SOURCES = ("tweeteval_",)
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
 
 def labels_for(lang: str) -> tuple[str, ...]:
     """IMDB is binary (neg/pos); Kinopoisk has a neutral class too."""
@@ -46,6 +57,12 @@ _SCORE = re.compile(r"(?<![\d,.])(10|[0-9]([.,]5)?)\s*(из|/)\s*10\b")
 _SCORE_TAIL = re.compile(r"[\s.,;:!?…)\]»\"'*\-–—]*")
 _SCORE_TAIL_LINES = 3  # look at the last 3 non-empty lines only
 _SPACES = re.compile(r"[ \t\u00a0]+")
+# Lone UTF-16 surrogates (legal in Bot API JSON as "\\ud800") cannot be encoded and would
+# crash the Rust tokenizer; C0 control characters carry no meaning. Neither occurs in the
+# datasets, so removing them changes no training text (C1 characters do occur: IMDB and
+# Kinopoisk use \x96/\x97 as dashes, so they stay).
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -84,10 +101,13 @@ def strip_trailing_score(text: str) -> str:
 def clean_text(text: str, lang: str) -> str:
     """The single cleaning step, shared by training and inference.
 
-    HTML tags (IMDB's ``<br />``, Kinopoisk's ``<b>``/``<i>``) are removed, and for Russian the
-    trailing author score is stripped (see ``strip_trailing_score``). Whitespace is normalised so
-    that pasted text and dataset text look alike. Case is left to the tokenizer's normaliser.
+    Lone surrogates become U+FFFD and C0 control characters go (user input can hold them).
+    HTML tags (IMDB's ``<br />``, Kinopoisk's ``<b>``/``<i>``) are removed, and for Russian
+    the trailing author score is stripped (see ``strip_trailing_score``). Whitespace is
+    normalised so that pasted text and dataset text look alike. Case is left to the
+    tokenizer's normaliser.
     """
+    text = _CONTROL.sub("", _SURROGATES.sub("\ufffd", text))
     text = strip_html(text)
     if lang == "ru":
         text = strip_trailing_score(text)
@@ -112,12 +132,28 @@ class Split:
         return len(self.texts)
 
 
+def decode_unicode_escapes(text: str) -> str:
+    """``I\\u2019m`` → ``I’m``: TweetEval's 2013-2015 tweets keep JSON escapes as literal text.
+
+    Real messages never contain them, so they are decoded when such a file is read (a lone
+    surrogate escape becomes U+FFFD rather than an unencodable string).
+    """
+
+    def one(m: re.Match[str]) -> str:
+        ch = chr(int(m.group(1), 16))
+        return "\ufffd" if "\ud800" <= ch <= "\udfff" else ch
+
+    return _UNICODE_ESCAPE.sub(one, text)
+
+
 def read_csv(path: str | Path, limit: int | None = None) -> list[tuple[str, str]]:
     """Read a (possibly gzip'd) ``text,label`` CSV into (text, label) pairs."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
         rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
+    if path.name.startswith(_ESCAPED_SOURCES):
+        rows = [(decode_unicode_escapes(t), y) for t, y in rows]
     if limit is not None and limit < len(rows):
         # Files are grouped by label, so a plain head would be one class: take an even stride.
         step = len(rows) / limit
@@ -153,6 +189,14 @@ def load_split(
         more = load_file(base / EXTRA_RU_TRAIN, lang, names, limit)
         data = Split(data.texts + more.texts, data.labels + more.labels, names)
     return data
+
+
+def load_short_split(
+    lang: str, split: str, root: str | Path | None = None, limit: int | None = None
+) -> Split:
+    """Load the short-text ``train`` or held-out ``test`` file of a language (3 classes)."""
+    base = data_dir(root) / "sentiment"
+    return load_file(base / SHORT_DATASETS[lang][split], lang, LABELS_3, limit)
 
 
 def train_val_split(data: Split, val_fraction: float = 0.1) -> tuple[Split, Split]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ml.sentiment.model import hashed_ngrams, truncate_head_tail
+from ml.sentiment.model import char_ngrams, hashed_ngrams, truncate_head_tail
 from ml.sentiment.tokenizer import encode_batch
 
 
@@ -23,9 +23,33 @@ def encode_texts(
     vocab_size: int,
     buckets: int,
     ngram_order: int = 2,
+    char_range: tuple[int, int] | list[int] | None = None,
 ) -> tuple[list[list[int]], list[np.ndarray], list[int], list[bool]]:
-    """Tokenize, truncate for the RNN (head + tail), hash n-grams of the whole text."""
-    return features_from_ids(encode_batch(tok, texts), head, tail, vocab_size, buckets, ngram_order)
+    """Tokenize, truncate for the RNN (head + tail), hash n-grams of the whole text.
+
+    ``char_range`` (the short-text models) adds hashed character n-grams to each bag.
+    """
+    ids, bags, n_tokens, truncated = features_from_ids(
+        encode_batch(tok, texts), head, tail, vocab_size, buckets, ngram_order
+    )
+    if char_range:
+        bags = add_char_ngrams(bags, texts, char_range, vocab_size, buckets)
+    return ids, bags, n_tokens, truncated
+
+
+def add_char_ngrams(
+    bags: list[np.ndarray],
+    texts: list[str],
+    char_range: tuple[int, int] | list[int],
+    vocab_size: int,
+    buckets: int,
+) -> list[np.ndarray]:
+    """Each text's bag with its hashed character n-grams added (distinct ids, sorted)."""
+    lo, hi = char_range
+    return [
+        np.union1d(bag, char_ngrams(text, lo, hi, vocab_size, buckets))
+        for bag, text in zip(bags, texts, strict=True)
+    ]
 
 
 def features_from_ids(

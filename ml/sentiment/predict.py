@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, model_name_for
 from ml.sentiment.data import clean_text
@@ -41,8 +43,16 @@ class SentimentClassifier:
         head: int,
         tail: int,
         model_name: str,
+        temperature: float = 1.0,
+        domain: str = "review",
+        route_max_tokens: int | None = None,
+        short_blend: float = 0.0,
     ) -> None:
         self.model = model.eval()
+        self.temperature = temperature  # fitted on validation (calibration.py); 1.0 if never
+        self.domain = domain  # "review" (long texts) or "short" (one-line messages)
+        self.route_max_tokens = route_max_tokens  # short models: longest text routed to them
+        self.short_blend = short_blend  # 3-class review models: the short model's vote weight
         self.tokenizer = tokenizer
         self.lang = lang
         self.labels = labels
@@ -52,11 +62,15 @@ class SentimentClassifier:
         self.device = model.embedding.weight.device
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> SentimentClassifier:
+    def load(
+        cls, path: str | Path, device: str = "cpu", quantize: bool = False
+    ) -> SentimentClassifier:
         """Load a checkpoint written by ``train-sentiment`` in eval mode (the bot: on the CPU).
 
         Only plain tensors and Python containers are in the file, so ``weights_only=True``
-        works, which means loading cannot execute code from the checkpoint.
+        works, which means loading cannot execute code from the checkpoint. ``quantize``
+        turns the GRUs into int8 dynamically quantised ones (CPU only): 2-3x faster on a
+        ~300-word review, with test scores re-measured in the model card.
         """
         ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
         if ckpt.get("format") != CHECKPOINT_FORMAT:
@@ -64,7 +78,10 @@ class SentimentClassifier:
         model = SentimentRNN(**ckpt["model_config"])
         model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
         model.to(device)
+        if quantize:
+            model = quantize_gru(model)
         lang = ckpt["lang"]
+        meta = ckpt.get("meta", {})
         return cls(
             model,
             tokenizer_from_str(ckpt["tokenizer"]),
@@ -72,17 +89,21 @@ class SentimentClassifier:
             tuple(ckpt["labels"]),
             int(ckpt["head_tokens"]),
             int(ckpt["tail_tokens"]),
-            ckpt.get("meta", {}).get("model_name", model_name_for(lang)),
+            meta.get("model_name", model_name_for(lang)),
+            temperature=float(meta.get("temperature", 1.0)),
+            domain=str(meta.get("domain", "review")),
+            route_max_tokens=meta.get("route_max_tokens"),
+            short_blend=float(meta.get("short_blend", 0.0)),
         )
 
     @torch.inference_mode()
-    def channel_probabilities(
+    def channel_logits(
         self, texts: list[str], batch_size: int = 64
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """({"mixed", "rnn", "bag"} → probs (N, C), n_tokens, truncated) for raw texts.
+        """({"mixed", "rnn", "bag"} → logits (N, C), n_tokens, truncated) for raw texts.
 
         Cleaning happens here. "mixed" is what the bot uses; the single channels are for
-        evaluation (how much each contributes), and come at no extra cost.
+        evaluation (how much each contributes), and come at no extra cost. No temperature.
         """
         cfg = self.model.config
         cleaned = [clean_text(t, self.lang) for t in texts]
@@ -94,15 +115,33 @@ class SentimentClassifier:
             cfg["vocab_size"],
             cfg["buckets"],
             cfg.get("ngram_order", 2),  # checkpoints from before the option used bigrams
+            cfg.get("char_ngrams"),
         )
         out: dict[str, list[torch.Tensor]] = {"mixed": [], "rnn": [], "bag": []}
-        for s in range(0, len(texts), batch_size):
-            batch = collate(ids[s : s + batch_size], bags[s : s + batch_size], self.device)
+        # Sorted by length, so a batch of mixed lengths pads little (results are put back).
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for s in range(0, len(order), batch_size):
+            rows = order[s : s + batch_size]
+            batch = collate([ids[i] for i in rows], [bags[i] for i in rows], self.device)
             for name, logits in zip(out, self.model(*batch), strict=True):
-                out[name].append(logits.softmax(dim=-1).cpu())
+                out[name].append(logits.float().cpu())
         empty = torch.zeros(0, len(self.labels))
-        probs = {name: torch.cat(parts) if parts else empty for name, parts in out.items()}
-        return probs, torch.tensor(n_tokens), torch.tensor(truncated)
+        logits = {name: torch.cat(parts) if parts else empty for name, parts in out.items()}
+        inverse = torch.empty(len(order), dtype=torch.long)
+        inverse[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
+        logits = {name: value[inverse] for name, value in logits.items()}
+        return logits, torch.tensor(n_tokens), torch.tensor(truncated)
+
+    def channel_probabilities(
+        self, texts: list[str], batch_size: int = 64
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Softmax of ``channel_logits``; "mixed" is calibrated (divided by the temperature)."""
+        logits, n_tokens, truncated = self.channel_logits(texts, batch_size)
+        probs = {
+            name: (value / (self.temperature if name == "mixed" else 1.0)).softmax(dim=-1)
+            for name, value in logits.items()
+        }
+        return probs, n_tokens, truncated
 
     def probabilities(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, ...]:
         """(probs (N, C), n_tokens, truncated) for raw texts: the mixed model's output."""
@@ -127,3 +166,14 @@ class SentimentClassifier:
                 )
             )
         return results
+
+
+def quantize_gru(model: SentimentRNN) -> SentimentRNN:
+    """int8 dynamic quantisation of the two GRUs (weights int8, activations quantised per call).
+
+    The GRUs are ~95% of the time of a review; the rest stays fp32. ``quantize_dynamic`` is
+    marked deprecated in favour of torchao, but it is what torch 2.13 ships for CPU GRUs.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {nn.GRU}, dtype=torch.qint8)
