@@ -42,7 +42,7 @@ train-sentiment: $(STAMP)
 # The short-text models start from the review checkpoints' encoders and train on a CPU
 # (2 threads, about 15-20 min each); then the review models' temperatures are fitted.
 train-sentiment-short: $(STAMP)
-	$(PY) -m ml train-sentiment-short --lang en --init ml/checkpoints/sentiment-en.pt --out ml/checkpoints/sentiment-en-short.pt --data-dir $(DATA_DIR) --epochs 2 --threads 2
+	$(PY) -m ml train-sentiment-short --lang en --init ml/checkpoints/sentiment-en.pt --out ml/checkpoints/sentiment-en-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 2
 	$(PY) -m ml train-sentiment-short --lang ru --init ml/checkpoints/sentiment-ru.pt --out ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 2 --select-metric macro_f1
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-en.pt --data-dir $(DATA_DIR) --threads 2
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-ru.pt --data-dir $(DATA_DIR) --threads 2
