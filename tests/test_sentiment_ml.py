@@ -296,7 +296,8 @@ def test_eval_cli_prints_json_last(
     assert result["labels"] == ["neg", "pos"]
     assert sum(map(sum, result["confusion_matrix"])) == 40
     assert result["accuracy"] >= 0.8  # the synthetic task is easy
-    assert "binary_accuracy" not in result  # binary model: no separate number
+    assert result["binary_accuracy"] == result["accuracy"]  # binary model on a binary file
+    assert "macro_recall" in result and 0 <= result["ece"] <= 1
     # Each channel alone is scored from the same pass, with its own confusion matrix.
     assert set(result["channels"]) == {"rnn", "bag"}
     for channel in result["channels"].values():

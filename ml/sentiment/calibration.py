@@ -97,18 +97,20 @@ def choose_short_blend(
     """Weight w of the short model in the review model's verdict on long texts, by val macro-F1.
 
     A 3-class review model's verdict becomes softmax((1-w)·log p_review + w·log p_short): the
-    short model reads the review's head and tail and every character n-gram, a second opinion
-    whose errors differ. w = 0 (review model alone) stays when nothing beats it.
+    short model reads the review's first and last words (``reader.short_view``, as the reader
+    does), a second opinion whose errors differ. w = 0 (review model alone) stays when
+    nothing beats it.
     """
     from ml.sentiment.evaluate import classification_metrics
     from ml.sentiment.predict import SentimentClassifier
+    from ml.sentiment.reader import short_view
 
     short = SentimentClassifier.load(short_path, quantize=True)
     if tuple(short.labels) != tuple(review.labels):
         return {"short_blend": 0.0}
     logits, _, _ = review.channel_logits(texts)
     log_review = (logits["mixed"] / temperature).log_softmax(1)
-    short_logits, _, _ = short.channel_logits(texts)
+    short_logits, _, _ = short.channel_logits([short_view(t) for t in texts])
     log_short = (short_logits["mixed"] / short.temperature).log_softmax(1)
     scores = {}
     for w in BLEND_GRID:

@@ -76,7 +76,7 @@ def evaluate_file(clf: SentimentClassifier, path: str | Path) -> dict[str, Any]:
 
     def score(probs: torch.Tensor) -> dict[str, Any]:
         m = classification_metrics(y_true, probs.argmax(1).tolist(), clf.labels)
-        if len(clf.labels) > 2 and any(clf.labels[y] != "neu" for y in y_true):
+        if any(clf.labels[y] != "neu" for y in y_true):  # comparable across 2- and 3-class
             m["binary_accuracy"] = binary_accuracy(probs, y_true, clf.labels)
         return m
 

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ml.sentiment.data import LABELS_3, clean_text
@@ -45,6 +46,7 @@ MAX_REASONS = 3
 MIN_REASON_DROP = 0.2
 RELATIVE_REASON_DROP = 0.3  # ... and at least 30% of the strongest reason's effect
 MAX_OCCLUSION_UNITS = 48  # longer short texts: only the first units are tried one by one
+SHORT_VIEW_WORDS = 24  # the short model reads a long text's first and last 24 words
 
 # Units that can be quoted as a reason: words (with inner apostrophes/hyphens), emoji and
 # bracket emoticons (")))" is a strong positive signal in Russian posts).
@@ -95,6 +97,7 @@ class SentimentReader:
         self.max_short_tokens = max_short_tokens
         self.tokenizer = review.tokenizer
         self._vocab = self.tokenizer.get_vocab()
+        self._margins: dict[int, np.ndarray] = {}
 
     @classmethod
     def load(cls, checkpoint_dir: str | Path, lang: str, quantize: bool = True) -> SentimentReader:
@@ -135,11 +138,12 @@ class SentimentReader:
         if long_rows:
             long_texts = [texts[i] for i in long_rows]
             cal, unc, cut = self._three_way(self.review, long_texts)
+            views = [short_view(t) for t in long_texts]  # the short model's second opinion
             if self.short is not None and len(self.review.labels) == 2:
-                neu_cal, neu_raw, _ = self._three_way(self.short, long_texts)
+                neu_cal, neu_raw, _ = self._three_way(self.short, views)
                 cal, unc = with_neutral(cal, neu_cal[:, 1:2]), with_neutral(unc, neu_raw[:, 1:2])
             elif self.short is not None and self.review.short_blend > 0:
-                second_cal, second_raw, _ = self._three_way(self.short, long_texts)
+                second_cal, second_raw, _ = self._three_way(self.short, views)
                 w = self.review.short_blend
                 cal, unc = blend(cal, second_cal, w), blend(unc, second_raw, w)
             for j, i in enumerate(long_rows):
@@ -240,6 +244,16 @@ class SentimentReader:
         p = self._three_way(self.short, texts)[0][:, label].clamp(1e-6, 1 - 1e-6)
         return p.log() - (1 - p).log()
 
+    def _bag_margin(self, column: int) -> np.ndarray:
+        """W[:, column] - mean_c W[:, c] of the review model's bag table, computed once."""
+        if column not in self._margins:
+            model = self.review.model
+            table = model.bag.weight.detach()
+            if model.nb_ratio is not None and not model.config.get("bag_norm"):
+                table = table * model.nb_ratio[:, None]
+            self._margins[column] = (table[:, column] - table.mean(dim=1)).numpy()
+        return self._margins[column]
+
     def _bag_scores(self, units: list[_Unit], label: int) -> list[tuple[float, str, int, int]]:
         """Each unit's (and adjacent pair's) contribution to the bag channel's logit margin.
 
@@ -249,16 +263,12 @@ class SentimentReader:
         across the boundary.
         """
         clf = self.review
-        model = clf.model
-        cfg = model.config
+        cfg = clf.model.config
         classes = [self.labels.index(name) for name in clf.labels]
         column = classes.index(label) if label in classes else None
         if column is None:
             return []
-        table = model.bag.weight.detach()
-        if model.nb_ratio is not None:
-            table = table * model.nb_ratio[:, None]
-        margin = table[:, column] - table.mean(dim=1)
+        margin = self._bag_margin(column)
         vocab, buckets = cfg["vocab_size"], cfg["buckets"]
         unit_ids = encode_batch(self.tokenizer, [u.text for u in units])
 
@@ -267,7 +277,7 @@ class SentimentReader:
 
         def inside(ids: list[int]) -> float:
             feats = set(ids) | {bigram(a, b) for a, b in itertools.pairwise(ids)}
-            return float(margin[list(feats)].sum()) if feats else 0.0
+            return float(margin[np.fromiter(feats, np.int64, len(feats))].sum()) if feats else 0.0
 
         own = [inside(ids) for ids in unit_ids]
         scored = [(own[i], units[i].text, i, i) for i in range(len(units))]
@@ -278,6 +288,18 @@ class SentimentReader:
                     phrase = f"{units[i].text} {units[i + 1].text}"
                     scored.append((own[i] + own[i + 1] + across, phrase, i, i + 1))
         return scored
+
+
+def short_view(text: str, words: int = SHORT_VIEW_WORDS) -> str:
+    """The first and last ``words`` words of a long text: what the short model reads of it.
+
+    Reviews state their verdict at the start and the end; a window of one-line-message size
+    keeps the short model's second opinion cheap (about a third of a full read).
+    """
+    parts = text.split()
+    if len(parts) <= 2 * words:
+        return text
+    return " ".join(parts[:words] + parts[-words:])
 
 
 def with_neutral(polar: torch.Tensor, p_neu: torch.Tensor) -> torch.Tensor:
