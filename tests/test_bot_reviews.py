@@ -158,3 +158,14 @@ async def test_about_names_the_models_and_their_terms(api: FakeBotApi, bot: obje
     assert "non-commercial" in reply and "short texts (en)" in reply, reply
     ru = await say(api, "/about", user=api.user(7200, "Петя", language_code="ru"))
     assert "некоммерческого" in ru
+
+
+@pytest.mark.parametrize(("text", "lang"), [("John", "en"), ("Mary Smith", "en"), ("Анна", "ru")])
+async def test_only_a_name_is_never_a_confident_mood(
+    api: FakeBotApi, bot: object, text: str, lang: str
+) -> None:
+    reply = await say(api, text, user=api.user(7300, "Sam", language_code=lang))
+    first = reply.splitlines()[0]
+    neutral = "Neutral" if lang == "en" else "Нейтральный"
+    # Neutral, or a verdict flagged as unsure: never "98% positive" for a bare name.
+    assert neutral in first or first.startswith("🤔"), reply
