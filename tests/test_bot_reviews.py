@@ -169,3 +169,18 @@ async def test_only_a_name_is_never_a_confident_mood(
     neutral = "Neutral" if lang == "en" else "Нейтральный"
     # Neutral, or a verdict flagged as unsure: never "98% positive" for a bare name.
     assert neutral in first or first.startswith("🤔"), reply
+
+
+async def test_edit_after_the_answer_was_deleted_gets_a_fresh_answer(
+    api: FakeBotApi, bot: object
+) -> None:
+    since = api.mark()
+    message = api.send_message(POSITIVE_EN)
+    first = await api.wait_for_reply(1001, since=since)
+    [answer] = [m for m in api.bot_messages(1001) if m["text"].startswith("😊")]
+    api._delete_message({"chat_id": 1001, "message_id": answer["message_id"]})  # user deleted it
+    since = api.mark()
+    api.edit_message(message, NEGATIVE_EN)
+    fresh = await api.wait_for_reply(1001, since=since)
+    assert "Negative" in fresh["text"] and "Positive" in first["text"]
+    assert not any("went wrong" in m["text"] for m in api.bot_messages(1001))

@@ -107,10 +107,12 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
                 message_id=remembered[message.message_id],
                 parse_mode=ParseMode.HTML,
             )
-        except BadRequest as error:  # same verdict as before: nothing to change
-            if "not modified" not in str(error).lower():
-                raise
-        return
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():  # same verdict as before: nothing to do
+                return
+            # The earlier answer is gone (deleted, too old to edit): answer afresh below.
+            log.debug("earlier review answer not editable: %s", error)
     sent = await message.reply_text(answer, parse_mode=ParseMode.HTML, do_quote=True)
     remembered[message.message_id] = sent.message_id
     while len(remembered) > REMEMBERED_REPLIES:
