@@ -16,7 +16,7 @@ plus expected calibration error with and without the fitted temperatures, and CP
 without the "why" words) next to the previous path (review model alone, fp32). Prints tables,
 then one JSON line.
 
-    python bench/sentiment.py [--data-dir DIR] [--threads 1] [--langs en ru] [--quick]
+    python bench/sentiment.py [--data-dir DIR] [--threads 1] [--langs en ru] [--speed-only]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def load_any(path: Path, lang: str) -> Split:
     return load_file(path, lang, LABELS_3)
 
 
-def tfidf_baselines(lang: str, train: Split, test: Split, chars: bool) -> dict[str, dict]:
+def tfidf_baselines(train: Split, test: Split, chars: bool) -> dict[str, dict]:
     """TF-IDF word 1-2 grams + LR (C=4, balanced), and with ``chars`` also + char_wb 2-5 (C=1).
 
     Class-balanced weights make the baselines stronger on macro metrics; a weak baseline would
@@ -174,9 +174,7 @@ def main() -> int:
             if not args.skip_baseline:
                 train = load_any(root / train_file, lang)
                 test = load_any(root / test_file, lang)
-                row.update(
-                    tfidf_baselines(lang, train, test, chars=name in ("tweeteval", "rusentiment"))
-                )
+                row.update(tfidf_baselines(train, test, chars=name in ("tweeteval", "rusentiment")))
                 if not review_text and name in ("imdb", "kinopoisk"):
                     review_text = min(test.texts, key=lambda t: abs(len(t.split()) - 300))
             entry["sets"][name] = row

@@ -6,6 +6,8 @@ in a temp folder, and real HTTP long polling between PTB and ``bot.fake_api.Fake
 
 from __future__ import annotations
 
+import csv
+import gzip
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -63,3 +65,11 @@ async def say(api: FakeBotApi, text: str, **kwargs: object) -> str:
     message = api.send_message(text, **kwargs)  # type: ignore[arg-type]
     reply = await api.wait_for_reply(message["chat"]["id"], since=since)
     return reply["text"]
+
+
+def write_labelled_csv(path: Path, rows: list[tuple[str, str]]) -> None:
+    """A gzip'd ``text,label`` CSV like the shared sentiment files (for tiny-data tests)."""
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(rows)

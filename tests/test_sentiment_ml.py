@@ -5,8 +5,6 @@ Everything runs on CPU on synthetic data in a few seconds; no shared datasets ar
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import math
 import random
@@ -28,6 +26,7 @@ from ml.sentiment.pretrain import (
     token_stream,
 )
 from ml.sentiment.tokenizer import tokenizer_from_str, tokenizer_to_str, train_tokenizer
+from tests.conftest import write_labelled_csv
 
 # ------------------------------------------------------------------------------ cleaning
 
@@ -71,7 +70,7 @@ def test_clean_keeps_scores_that_are_not_a_trailing_verdict() -> None:
 
 def test_clean_is_used_by_loader(tmp_path: Path) -> None:
     path = tmp_path / "k.csv.gz"
-    _write_csv(path, [("Хорошо<br />очень.\n\n9 из 10", "pos"), ("x", "skip")])
+    write_labelled_csv(path, [("Хорошо<br />очень.\n\n9 из 10", "pos"), ("x", "skip")])
     split = load_file(path, "ru", LABELS_3)
     assert split.texts == ["Хорошо\nочень."]  # cleaned, and the unknown label dropped
     assert split.labels == [LABELS_3.index("pos")]
@@ -185,13 +184,6 @@ NEG_WORDS = ["awful", "terrible", "boring", "waste", "hated", "dull", "worst"]
 FILLER = ["the", "film", "plot", "actors", "and", "was", "a", "story", "really", "movie"]
 
 
-def _write_csv(path: Path, rows: list[tuple[str, str]]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        w.writerows(rows)
-
-
 def _synthetic_review(rng: random.Random, label: str, n_words: int = 12) -> str:
     cue = POS_WORDS if label == "pos" else NEG_WORDS
     words = [rng.choice(FILLER) for _ in range(n_words)]
@@ -207,9 +199,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (root / "sentiment").mkdir()
     rng = random.Random(0)
     rows = [(_synthetic_review(rng, y), y) for y in ("neg", "pos") for _ in range(32)]
-    _write_csv(root / "sentiment" / "imdb_train.csv.gz", rows)
+    write_labelled_csv(root / "sentiment" / "imdb_train.csv.gz", rows)
     test_rows = [(_synthetic_review(rng, y), y) for y in ("neg", "pos") for _ in range(20)]
-    _write_csv(root / "sentiment" / "imdb_test.csv.gz", test_rows)
+    write_labelled_csv(root / "sentiment" / "imdb_test.csv.gz", test_rows)
     out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     code = ml_main(
         [

@@ -7,8 +7,6 @@ seconds. Quality on real data is measured by ``bench/sentiment.py``, not here.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import random
 from pathlib import Path
@@ -26,17 +24,11 @@ from ml.sentiment.model import SentimentRNN, char_ngrams, idf_weights
 from ml.sentiment.predict import SentimentClassifier
 from ml.sentiment.reader import blend, pick_reasons, with_neutral, without
 from ml.sentiment.short import bag_design_matrix
+from tests.conftest import write_labelled_csv
 
 POS = ["great", "wonderful", "loved", "excellent"]
 NEG = ["awful", "terrible", "hated", "boring"]
 FILLER = ["the", "film", "plot", "today", "we", "saw", "a", "story", "movie", "and"]
-
-
-def _write_csv(path: Path, rows: list[tuple[str, str]]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        w.writerows(rows)
 
 
 def _line(rng: random.Random, label: str, n_words: int) -> str:
@@ -55,11 +47,11 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "sentiment").mkdir()
     rng = random.Random(0)
     reviews = [(_line(rng, y, 14), y) for y in ("neg", "pos") for _ in range(40)]
-    _write_csv(root / "sentiment" / "imdb_train.csv.gz", reviews)
+    write_labelled_csv(root / "sentiment" / "imdb_train.csv.gz", reviews)
     short = [(_line(rng, y, 4), y) for y in ("neg", "neu", "pos") for _ in range(60)]
-    _write_csv(root / "sentiment" / "tweeteval_sentiment_train.csv.gz", short)
+    write_labelled_csv(root / "sentiment" / "tweeteval_sentiment_train.csv.gz", short)
     held_out = [(_line(rng, y, 4), y) for y in ("neg", "neu", "pos") for _ in range(15)]
-    _write_csv(root / "sentiment" / "tweeteval_sentiment_val.csv.gz", held_out)
+    write_labelled_csv(root / "sentiment" / "tweeteval_sentiment_val.csv.gz", held_out)
     out = tmp_path_factory.mktemp("ckpt")
     code = ml_main(
         [
@@ -222,10 +214,10 @@ def test_neutral_factorisation_and_phrase_picking() -> None:
 
 def test_tweeteval_escapes_are_decoded_on_read(tmp_path: Path) -> None:
     path = tmp_path / "tweeteval_sentiment_val.csv.gz"
-    _write_csv(path, [("I\\u2019m happy\\u002c really", "pos")])
+    write_labelled_csv(path, [("I\\u2019m happy\\u002c really", "pos")])
     assert read_csv(path) == [("I’m happy, really", "pos")]
     other = tmp_path / "rusentiment_test.csv.gz"
-    _write_csv(other, [("путь C:\\u2019", "neu")])
+    write_labelled_csv(other, [("путь C:\\u2019", "neu")])
     assert read_csv(other)[0][0] == "путь C:\\u2019"  # only the escaped source is decoded
     assert decode_unicode_escapes("\\ud83d!") == "\ufffd!"
 

@@ -81,7 +81,8 @@ def calibrate_checkpoint(path: str | Path, data_dir: str | Path | None = None) -
     ckpt["meta"]["temperature"] = temperature
     short_path = path.with_name(f"sentiment-{clf.lang}-short.pt")
     if len(clf.labels) == 3 and short_path.exists():
-        report.update(choose_short_blend(clf, short_path, val.texts, val.labels, temperature))
+        log_review = (logits["mixed"] / temperature).log_softmax(1)
+        report.update(choose_short_blend(log_review, short_path, val.texts, val.labels))
         ckpt["meta"]["short_blend"] = report["short_blend"]
     ckpt["meta"]["calibration"] = report
     torch.save(ckpt, path)
@@ -92,9 +93,12 @@ BLEND_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def choose_short_blend(
-    review: Any, short_path: Path, texts: list[str], labels: list[int], temperature: float
+    log_review: torch.Tensor, short_path: Path, texts: list[str], labels: list[int]
 ) -> dict[str, Any]:
     """Weight w of the short model in the review model's verdict on long texts, by val macro-F1.
+
+    ``log_review`` is the review model's calibrated log-probabilities of ``texts``, already
+    computed for its temperature.
 
     A 3-class review model's verdict becomes softmax((1-w)·log p_review + w·log p_short): the
     short model reads the review's first and last words (``reader.short_view``, as the reader
@@ -106,15 +110,13 @@ def choose_short_blend(
     from ml.sentiment.reader import short_view
 
     short = SentimentClassifier.load(short_path, quantize=True)
-    if tuple(short.labels) != tuple(review.labels):
+    if len(short.labels) != log_review.shape[1]:
         return {"short_blend": 0.0}
-    logits, _, _ = review.channel_logits(texts)
-    log_review = (logits["mixed"] / temperature).log_softmax(1)
     short_logits, _, _ = short.channel_logits([short_view(t) for t in texts])
     log_short = (short_logits["mixed"] / short.temperature).log_softmax(1)
     scores = {}
     for w in BLEND_GRID:
         pred = ((1 - w) * log_review + w * log_short).argmax(1).tolist()
-        scores[str(w)] = classification_metrics(labels, pred, tuple(review.labels))["macro_f1"]
+        scores[str(w)] = classification_metrics(labels, pred, short.labels)["macro_f1"]
     best = max(BLEND_GRID, key=lambda w: (round(scores[str(w)], 6), -w))
     return {"short_blend": best, "short_blend_val_macro_f1": scores}

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ml.common import save_training_report
 from ml.sentiment.model import SentimentRNN, fold_nb_ratio
 from ml.sentiment.tokenizer import tokenizer_to_str
 
@@ -52,3 +53,24 @@ def save_checkpoint(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, path)
+
+
+def save_run(
+    out: Path,
+    model: SentimentRNN,
+    tok: Any,
+    args: Any,
+    labels: tuple[str, ...],
+    meta: dict[str, Any],
+    metrics: dict[str, Any],
+    history: list[dict[str, float]],
+    title: str,
+) -> None:
+    """End of a training run (both trainers): the checkpoint, then its metrics JSON and plot.
+
+    ``args`` supplies ``lang``, ``head`` and ``tail``; ``metrics`` gains ``checkpoint_bytes``.
+    """
+    save_checkpoint(out, model, tok, args.lang, labels, args.head, args.tail, meta)
+    metrics["checkpoint_bytes"] = out.stat().st_size
+    save_training_report(out.with_suffix(""), history, metrics, title)
+    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -11,7 +11,7 @@ from torch import nn
 
 from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, model_name_for
 from ml.sentiment.data import clean_text
-from ml.sentiment.features import collate, encode_texts
+from ml.sentiment.features import collate, encode_texts, length_batches
 from ml.sentiment.model import SentimentRNN
 from ml.sentiment.tokenizer import tokenizer_from_str
 
@@ -117,19 +117,13 @@ class SentimentClassifier:
             cfg.get("ngram_order", 2),  # checkpoints from before the option used bigrams
             cfg.get("char_ngrams"),
         )
-        out: dict[str, list[torch.Tensor]] = {"mixed": [], "rnn": [], "bag": []}
-        # Sorted by length, so a batch of mixed lengths pads little (results are put back).
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for s in range(0, len(order), batch_size):
-            rows = order[s : s + batch_size]
+        # Batches of similar length (less padding); results go back to the input order.
+        logits = {name: torch.zeros(len(ids), len(self.labels)) for name in ("mixed", "rnn", "bag")}
+        for rows in length_batches([len(x) for x in ids], batch_size, None):
             batch = collate([ids[i] for i in rows], [bags[i] for i in rows], self.device)
-            for name, logits in zip(out, self.model(*batch), strict=True):
-                out[name].append(logits.float().cpu())
-        empty = torch.zeros(0, len(self.labels))
-        logits = {name: torch.cat(parts) if parts else empty for name, parts in out.items()}
-        inverse = torch.empty(len(order), dtype=torch.long)
-        inverse[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
-        logits = {name: value[inverse] for name, value in logits.items()}
+            index = torch.tensor(rows, dtype=torch.long)
+            for name, value in zip(logits, self.model(*batch), strict=True):
+                logits[name][index] = value.float().cpu()
         return logits, torch.tensor(n_tokens), torch.tensor(truncated)
 
     def channel_probabilities(

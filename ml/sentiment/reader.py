@@ -189,7 +189,7 @@ class SentimentReader:
                 p, best = torch.full((3,), 1 / 3), self.labels.index("neu")
             reasons: tuple[str, ...] = ()
             if explain and judgeable and self.labels[best] != "neu":
-                reasons = self.reasons(text, best, used[i])
+                reasons = self.reasons(text, best, used[i], float(p[best]))
             readings.append(
                 Reading(
                     label=self.labels[best],
@@ -206,23 +206,26 @@ class SentimentReader:
 
     # ------------------------------------------------------------------------------- reasons
 
-    def reasons(self, text: str, label: int, model: str) -> tuple[str, ...]:
-        """The words or phrases of ``text`` that pushed class ``label`` most, strongest first."""
+    def reasons(self, text: str, label: int, model: str, p_label: float) -> tuple[str, ...]:
+        """The words or phrases of ``text`` that pushed class ``label`` most, strongest first.
+
+        ``p_label`` is the verdict's calibrated probability for the whole text (already known
+        from ``probabilities``; occlusion measures how far removing a word moves it).
+        """
         units = [_Unit(m.group(), m.start(), m.end()) for m in _UNIT.finditer(text)]
         if not units:
             return ()
         if model == "short":
-            scored = self._occlusion_scores(text, units, label)
+            scored = self._occlusion_scores(text, units, label, log_odds(torch.tensor(p_label)))
         else:
             scored = self._bag_scores(units, label)
         return pick_reasons(scored)
 
     def _occlusion_scores(
-        self, text: str, units: list[_Unit], label: int
+        self, text: str, units: list[_Unit], label: int, base: torch.Tensor
     ) -> list[tuple[float, str, int, int]]:
         """(drop in log-odds of label, phrase, first unit, last unit), single units and pairs."""
         units = units[:MAX_OCCLUSION_UNITS]
-        base = self._label_log_odds([text], label)[0]
         singles = [without(text, [(u.start, u.end)]) for u in units]
         drops = base - self._label_log_odds(singles, label)
         scored = [(float(drops[i]), units[i].text, i, i) for i in range(len(units))]
@@ -241,8 +244,7 @@ class SentimentReader:
     def _label_log_odds(self, texts: list[str], label: int) -> torch.Tensor:
         """log P(label) - log P(not label) under the short model, per text."""
         assert self.short is not None
-        p = self._three_way(self.short, texts)[0][:, label].clamp(1e-6, 1 - 1e-6)
-        return p.log() - (1 - p).log()
+        return log_odds(self._three_way(self.short, texts)[0][:, label])
 
     def _bag_margin(self, column: int) -> np.ndarray:
         """W[:, column] - mean_c W[:, c] of the review model's bag table, computed once."""
@@ -300,6 +302,12 @@ def short_view(text: str, words: int = SHORT_VIEW_WORDS) -> str:
     if len(parts) <= 2 * words:
         return text
     return " ".join(parts[:words] + parts[-words:])
+
+
+def log_odds(p: torch.Tensor) -> torch.Tensor:
+    """log p - log(1 - p), clamped away from 0 and 1."""
+    p = p.clamp(1e-6, 1 - 1e-6)
+    return p.log() - (1 - p).log()
 
 
 def with_neutral(polar: torch.Tensor, p_neu: torch.Tensor) -> torch.Tensor:

@@ -35,9 +35,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ml.common import save_training_report, seed_everything, warmup_cosine
+from ml.common import seed_everything, warmup_cosine
 from ml.sentiment.calibration import expected_calibration_error, fit_temperature
-from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, save_run
 from ml.sentiment.data import LABELS_3, Split, load_short_split, train_val_split
 from ml.sentiment.evaluate import classification_metrics, macro_recall
 from ml.sentiment.features import add_char_ngrams, collate, features_from_ids, length_batches
@@ -335,26 +335,15 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
         **val_metrics,
         "args": {k: v for k, v in vars(args).items() if k != "func"},
     }
-    save_checkpoint(
-        out,
-        model,
-        tok,
-        args.lang,
-        labels,
-        args.head,
-        args.tail,
-        {
-            "model_name": model_name,
-            "domain": "short",
-            "temperature": temperature,
-            "route_max_tokens": route_max_tokens,
-            "val": val_metrics,
-            "seed": args.seed,
-        },
-    )
-    metrics["checkpoint_bytes"] = out.stat().st_size
-    save_training_report(out.with_suffix(""), history, metrics, f"short texts ({args.lang})")
-    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    meta = {
+        "model_name": model_name,
+        "domain": "short",
+        "temperature": temperature,
+        "route_max_tokens": route_max_tokens,
+        "val": val_metrics,
+        "seed": args.seed,
+    }
+    save_run(out, model, tok, args, labels, meta, metrics, history, f"short texts ({args.lang})")
     return metrics
 
 

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ml.common import save_training_report, seed_everything, warmup_cosine
-from ml.sentiment.checkpoint import model_name_for, save_checkpoint
+from ml.common import seed_everything, warmup_cosine
+from ml.sentiment.checkpoint import model_name_for, save_run
 from ml.sentiment.data import Split, labels_for, load_split, train_val_split
 from ml.sentiment.evaluate import classification_metrics
 from ml.sentiment.features import collate, features_from_ids, length_batches
@@ -310,21 +310,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         **val_metrics,
         "args": {k: v for k, v in vars(args).items() if k != "func"},
     }
-    save_checkpoint(
+    save_run(
         out,
         model,
         tok,
-        args.lang,
+        args,
         labels,
-        args.head,
-        args.tail,
         {"model_name": model_name, "val": val_metrics, "seed": args.seed},
+        metrics,
+        lm_history + history,
+        f"sentiment-{args.lang}: {model_name}",
     )
-    metrics["checkpoint_bytes"] = out.stat().st_size
-    save_training_report(
-        out.with_suffix(""), lm_history + history, metrics, f"sentiment-{args.lang}: {model_name}"
-    )
-    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return metrics
 
 
