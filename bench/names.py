@@ -1,83 +1,227 @@
-"""Benchmark of the shipped name styles: test NLL, novelty, and /name latency.
+"""Benchmark of the shipped name models: NLL, novelty, sex control, realism, obscenity, latency.
 
-    .venv/bin/python bench/names.py [--data-dir ../shared/data] [--repeats 200]
+    .venv/bin/python bench/names.py [--data-dir ../shared/data] [--samples 10000] [--repeats 200]
 
-Prints a table and, last, one JSON line. Latency is one ``sample_names`` call for 8 names
-(what a ``/name`` answer costs), on this machine's CPU, single request at a time.
+Prints one table per measure and, last, one JSON line. Every number is measured in this run:
+
+* NLL: ``names-makemore.pt`` on makemore's test split (and on its names unseen in training);
+  the conditional styles on their own held-out names (split by name), per attribute.
+* novel: share of t=1.0 samples that are in none of the style's lists.
+* sex control: a character n-gram classifier (logistic regression, char 1–4-grams) trained on
+  real names by sex; the share of names generated for "f" / "m" at t=1.0 that it reads as the
+  requested sex. Baselines side by side: the classifier's own accuracy on held-out real names
+  (the ceiling) and the same share for names generated with sex = any (what no control gives).
+* realism: the same kind of classifier trained to tell held-out real names from generated ones
+  (5-fold cross-validated accuracy; 50% = indistinguishable, lower is better for us).
+* obscene: names the obscenity filter flags among ``--samples`` raw samples per style, and
+  after the filter (what users can see).
+* latency: one ``/name`` (8 names, one thread), p50/p99, next to the unconditional makemore
+  model with the same sampler as the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
 from timing import latency_summary  # bench/timing.py (this script's folder is on sys.path)
 
 from ml.common import data_dir
-from ml.names.evaluate import evaluate_checkpoint
-from ml.names.registry import checkpoint_path, load_all_styles
+from ml.names.corpora import BUILDERS, NameCorpus
+from ml.names.evaluate import evaluate_checkpoint, evaluate_corpus_checkpoint
+from ml.names.model import NameModel
+from ml.names.obscenity import is_obscene
+from ml.names.registry import DEFAULT_CHECKPOINT_DIR, checkpoint_path
 from ml.names.sample import sample_names
+from ml.names.vocab import normalize_name
 
-DND_RACES = ("dragonborn", "dwarf", "elf", "halfling", "halforc", "human", "tiefling")
-DATA_FILES = {
-    "en": ["names/makemore/names.txt"],
-    "ru": ["names/ru/ru_first_names_male.txt", "names/ru/ru_first_names_female.txt"],
-    "fantasy": [
-        *(f"names/dnd/{race}_{sex}.txt" for race in DND_RACES for sex in ("female", "male")),
-        "names/fantasy/tolkien_characters.txt",
-    ],
-}
 PREFIXES = {
     "en": ["", "Ser", "Ma", "Jo"],
     "ru": ["", "Сер", "Ма", "Ан"],
     "fantasy": ["", "Ar", "Gal", "Th"],
+    "makemore": ["", "Ser", "Ma", "Jo"],
 }
+SEX_STYLES = ("en", "ru")
+
+
+def char_classifier() -> tuple[TfidfVectorizer, LogisticRegression]:
+    return (
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
+        LogisticRegression(max_iter=2000, C=4.0),
+    )
+
+
+def sex_examples(corpus: NameCorpus) -> tuple[list[str], list[str]]:
+    """(names, sex) of real given names whose sex is known and unambiguous in the corpus."""
+    sex_index = list(corpus.attributes).index("sex")
+    part_index = list(corpus.attributes).index("part")
+    seen: dict[str, set[int]] = {}
+    for row in (*corpus.train, *corpus.val, *corpus.test):
+        if row.attributes[part_index] == 1 and row.attributes[sex_index]:
+            seen.setdefault(row.text, set()).add(row.attributes[sex_index])
+    names = sorted(n for n, s in seen.items() if len(s) == 1)
+    values = corpus.attributes["sex"]
+    return names, [values[next(iter(seen[n])) - 1] for n in names]
+
+
+def sex_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
+    names, sexes = sex_examples(corpus)
+    order = list(range(len(names)))
+    random.Random(0).shuffle(order)
+    cut = len(order) * 9 // 10
+    train, held = order[:cut], order[cut:]
+    vectorizer, classifier = char_classifier()
+    classifier.fit(vectorizer.fit_transform([names[i] for i in train]), [sexes[i] for i in train])
+    held_pred = classifier.predict(vectorizer.transform([names[i] for i in held]))
+    ceiling = float(np.mean(held_pred == np.array([sexes[i] for i in held])))
+    out = {"classifier_accuracy_real": round(100 * ceiling, 2)}
+    agree = []
+    for sex in ("f", "m"):
+        generated = sample_names(
+            bundle, "", samples, 1.0, seed=7, unique=False, attributes={"sex": sex}
+        )
+        pred = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in generated]))
+        share = float(np.mean(pred == sex))
+        out[f"agree_{sex}"] = round(100 * share, 2)
+        agree.append(share)
+        if sex == "f":
+            anyone = sample_names(bundle, "", samples, 1.0, seed=8, unique=False)
+            pred_any = classifier.predict(
+                vectorizer.transform([normalize_name(g.text) for g in anyone])
+            )
+            out["female_share_any"] = round(100 * float(np.mean(pred_any == "f")), 2)
+    out["agree_mean"] = round(100 * statistics.mean(agree), 2)
+    return out
+
+
+def realism(bundle: NameModel, corpus: NameCorpus, samples: int) -> float:
+    """Cross-validated accuracy of telling held-out real given names from generated ones."""
+    part_index = list(corpus.attributes).index("part") if corpus.attributes else -1
+    real_pool = sorted(
+        {r.text for r in corpus.test if part_index < 0 or r.attributes[part_index] == 1}
+    )
+    random.Random(1).shuffle(real_pool)
+    n = min(samples, len(real_pool))
+    generated = sample_names(bundle, "", n, 1.0, seed=9)
+    fake = [normalize_name(g.text) for g in generated]
+    real = real_pool[: len(fake)]
+    texts, labels = real + fake, [1] * len(real) + [0] * len(fake)
+    vectorizer, classifier = char_classifier()
+    features = vectorizer.fit_transform(texts)
+    scores = cross_val_score(classifier, features, labels, cv=5, scoring="accuracy")
+    return round(100 * float(scores.mean()), 2)
+
+
+def obscene_counts(bundle: NameModel, samples: int) -> tuple[int, int, list[str]]:
+    raw = sample_names(bundle, "", samples, 1.0, seed=11, unique=False, screen=None)
+    flagged = [g.text for g in raw if is_obscene(g.text)]
+    shown = sample_names(bundle, "", samples, 1.0, seed=11, unique=False)
+    return len(flagged), sum(is_obscene(g.text) for g in shown), flagged[:5]
+
+
+def latency(bundle: NameModel, style: str, repeats: int) -> tuple[float, float]:
+    timings = []
+    for i in range(repeats):
+        prefix = PREFIXES[style][i % len(PREFIXES[style])]
+        started = time.perf_counter()
+        sample_names(bundle, prefix, 8, temperature=1.0, seed=i)
+        timings.append((time.perf_counter() - started) * 1000)
+    return latency_summary(timings)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
+    parser.add_argument("--samples", type=int, default=10_000, help="samples per style")
+    parser.add_argument("--classifier-samples", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
+    ckpt_dir = Path(args.checkpoint_dir)
+    report: dict[str, dict[str, object]] = {}
 
-    rows = {}
-    for style, bundle in load_all_styles().items():
-        files = [root / f for f in DATA_FILES.get(style, [])]
-        quality = (
-            evaluate_checkpoint(checkpoint_path(style), files)
-            if files and all(Path(f).exists() for f in files)
-            else {}
-        )
-        timings = []
-        for i in range(args.repeats):
-            prefix = PREFIXES[style][i % len(PREFIXES[style])]
-            started = time.perf_counter()
-            sample_names(bundle, prefix, 8, temperature=1.0, seed=i)
-            timings.append((time.perf_counter() - started) * 1000)
-        p50, p99 = latency_summary(timings)
-        rows[style] = {
-            "test_nll": quality.get("test_nll"),
-            "novel_share": quality.get("novel_share"),
+    makemore = NameModel.load(ckpt_dir / "names-makemore.pt")
+    quality = evaluate_checkpoint(
+        ckpt_dir / "names-makemore.pt", [root / "names/makemore/names.txt"], samples=1000
+    )
+    p50, p99 = latency(makemore, "makemore", args.repeats)
+    report["makemore"] = {
+        "test_nll": quality["test_nll"],
+        "test_nll_unseen": quality["test_nll_unseen"],
+        "novel_share": quality["novel_share"],
+        "latency_ms_p50": round(p50, 2),
+        "latency_ms_p99": round(p99, 2),
+    }
+
+    for style, build in BUILDERS.items():
+        path = checkpoint_path(style, ckpt_dir)
+        if not path.exists():
+            continue
+        bundle = NameModel.load(path)
+        corpus = build(root)
+        evaluation = evaluate_corpus_checkpoint(path, corpus, samples=1000)
+        row: dict[str, object] = {
+            "test_nll": evaluation["test_nll"],
+            "test_nll_by_attribute": evaluation["test_nll_by_attribute"],
+            "novel_share": evaluation["novel_share"],
             "parameters": bundle.model.num_parameters(),
-            "latency_ms_p50": round(p50, 2),
-            "latency_ms_p99": round(p99, 2),
-            "names_per_s": round(8 * 1000 / statistics.mean(timings), 1),
         }
+        if style in SEX_STYLES:
+            row["sex_control"] = sex_control(bundle, corpus, args.classifier_samples)
+        row["realism_accuracy"] = realism(bundle, corpus, args.classifier_samples)
+        before, after, examples = obscene_counts(bundle, args.samples)
+        row.update(obscene_raw=before, obscene_shown=after, obscene_examples=examples)
+        p50, p99 = latency(bundle, style, args.repeats)
+        row.update(latency_ms_p50=round(p50, 2), latency_ms_p99=round(p99, 2))
+        report[style] = row
 
-    print(f"{'style':6} {'test_nll':>9} {'novel':>6} {'params':>9} {'p50 ms':>7} {'p99 ms':>7}")
-    for style, row in rows.items():
+    print("NLL (nats/char, held-out names) and novelty at t=1.0")
+    print(f"{'model':9} {'test_nll':>9} {'novel':>6}  per attribute")
+    for style, row in report.items():
+        attrs = row.get("test_nll_by_attribute") or {"unseen": row.get("test_nll_unseen")}
+        shown = ", ".join(f"{k} {v}" for k, v in attrs.items())
+        print(f"{style:9} {row['test_nll']!s:>9} {row['novel_share']!s:>6}  {shown}")
+    print("\nSex control at t=1.0 (% of generated names read as the requested sex; target ≥ 90)")
+    print(f"{'style':6} {'f':>6} {'m':>6} {'mean':>6} | {'real (ceiling)':>14} {'any→f':>6}")
+    for style in SEX_STYLES:
+        sc = report.get(style, {}).get("sex_control")
+        if isinstance(sc, dict):
+            print(
+                f"{style:6} {sc['agree_f']:>6} {sc['agree_m']:>6} {sc['agree_mean']:>6} | "
+                f"{sc['classifier_accuracy_real']:>14} {sc['female_share_any']:>6}"
+            )
+    print("\nRealism (real-vs-generated classifier accuracy %, 50 = indistinguishable)")
+    print("Obscene names in raw samples → shown after the filter (target 0), and latency")
+    print(f"{'style':9} {'realism':>8} {'obscene':>8} {'shown':>6} {'p50 ms':>7} {'p99 ms':>7}")
+    for style, row in report.items():
         print(
-            f"{style:6} {row['test_nll']!s:>9} {row['novel_share']!s:>6} {row['parameters']:>9} "
-            f"{row['latency_ms_p50']:>7} {row['latency_ms_p99']:>7}"
+            f"{style:9} {row.get('realism_accuracy', '-')!s:>8} {row.get('obscene_raw', '-')!s:>8}"
+            f" {row.get('obscene_shown', '-')!s:>6} {row['latency_ms_p50']:>7}"
+            f" {row['latency_ms_p99']:>7}"
         )
-    print(json.dumps({"bench": "names", "threads": args.threads, "styles": rows}))
+    print(
+        json.dumps(
+            {
+                "bench": "names",
+                "threads": args.threads,
+                "samples": args.samples,
+                "styles": report,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # (command, text key) in menu order; the same list feeds both languages' menus.
 MENU = [
     ("name", "cmd_name"),
+    ("fullname", "cmd_fullname"),
     ("style", "cmd_style"),
     ("temp", "cmd_temp"),
     ("review", "cmd_review"),
@@ -58,7 +59,7 @@ MENU = [
     ("about", "cmd_about"),
     ("start", "cmd_start"),
 ]
-GROUP_MENU = ["name", "review", "favorites", "game", "reveal", "top", "help"]
+GROUP_MENU = ["name", "fullname", "review", "favorites", "game", "reveal", "top", "help"]
 SENTIMENT_LANGUAGES = ("en", "ru")
 
 
@@ -85,6 +86,7 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("about", basics.about_command))
     app.add_handler(CommandHandler("name", names.name_command))
+    app.add_handler(CommandHandler(["fullname", "full"], names.fullname_command))
     app.add_handler(CommandHandler("temp", settings.temp_command))
     app.add_handler(CommandHandler("style", settings.style_command))
     app.add_handler(CommandHandler(["language", "lang"], settings.language_command))
@@ -99,6 +101,7 @@ def register_handlers(app: Application) -> None:
     # The favourites/game buttons carry ids only; each handler checks them against the DB.
     app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=r"^fav:"))
     app.add_handler(CallbackQueryHandler(names.more_button, pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(names.control_button, pattern=r"^ctl:"))
     app.add_handler(CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page):"))
     app.add_handler(CallbackQueryHandler(game.vote_button, pattern=r"^game:"))
     app.add_handler(

@@ -22,7 +22,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "help": (
             "<b>Namecraft</b> invents names with character-level RNNs.\n\n"
-            "/name <i>prefix</i>: names that start with the prefix (random without one)\n"
+            "/name <i>prefix</i>: names that start with the prefix (random without one); "
+            "Mary Ann, Anne-Ma, O'Br and Zoë work too. Buttons under the answer switch "
+            "♀ / ♂ / any, the era (English names, 1880s–2020s) or the race (fantasy), and "
+            "remember your choice\n"
+            "/fullname <i>prefix</i>: first name and surname (Russian: with a patronymic, "
+            "agreeing with the sex)\n"
             "/style [en|ru|fantasy]: the name style\n"
             "/temp [0.1–2.0]: sampling temperature; low = classic, high = wild\n"
             "/review <i>text</i>: is it positive, neutral or negative, how sure am I, and which "
@@ -34,7 +39,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/export: your favourites as .txt and .csv files\n"
             "/game: real or invented? guess in a group (or alone); /reveal ends a round, "
             "/top shows the scores\n"
-            "Inline mode: in any chat type my @username and a prefix (Ser) to share a name\n"
+            "Inline mode: in any chat type my @username and a prefix (Ser) to share a name; "
+            "start with f: or m: for women's or men's names (f:Ma)\n"
             "/language [en|ru]: interface language\n"
             "/about: the models behind the bot and their terms\n"
             "/help: this message\n\n"
@@ -52,8 +58,17 @@ TEXTS: dict[str, dict[str, str]] = {
             "Kinopoisk reviews), so they are for non-commercial use. Your messages are not "
             "stored."
         ),
-        "names_header": "Names starting with “{prefix}” · {style} · t={temperature}",
-        "names_header_random": "Random names · {style} · t={temperature}",
+        "names_header": "Names starting with “{prefix}” · {style} · temperature {temperature}",
+        "names_header_random": "Random names · {style} · temperature {temperature}",
+        "fullnames_header": (
+            "Full names, first name starting with “{prefix}” · {style} · temperature {temperature}"
+        ),
+        "fullnames_header_random": "Full names · {style} · temperature {temperature}",
+        "fullnames_legend": "✨ after a part: invented; parts without it are real names.",
+        "name_no_full": "The {style} style has no surnames yet: try /name.",
+        "btn_full": "👤 Full names",
+        "btn_single": "👤 First names only",
+        "control_saved": "Saved: {value}. /name and /game follow it now.",
         "names_short": "Only {found} distinct names came out; try a higher /temp.",
         "names_none": (
             "I couldn't invent a name from “{prefix}”. Try a shorter prefix or a higher /temp."
@@ -166,6 +181,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_start": "Welcome and quick tour",
         "cmd_help": "All commands",
         "cmd_name": "Invent names: /name Ser",
+        "cmd_fullname": "Full names with surnames: /fullname Ma",
         "cmd_style": "Choose the name style",
         "cmd_temp": "See or set the temperature",
         "cmd_language": "Interface language",
@@ -185,7 +201,11 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "help": (
             "<b>Namecraft</b> придумывает имена посимвольными RNN.\n\n"
-            "/name <i>начало</i>: имена с этим началом (без него случайные)\n"
+            "/name <i>начало</i>: имена с этим началом (без него случайные); можно и "
+            "«Анна-Ма», и «Mary Ann». Кнопки под ответом переключают ♀ / ♂ / любые, эпоху "
+            "(английские имена, 1880-е–2020-е) или расу (фэнтези) и запоминают выбор\n"
+            "/fullname <i>начало</i>: имя и фамилия (для русских имён ещё и отчество, "
+            "согласованное по полу)\n"
             "/style [en|ru|fantasy]: стиль имён\n"
             "/temp [0.1–2.0]: температура; низкая = привычные, высокая = смелые\n"
             "/review <i>текст</i>: положительный он, нейтральный или отрицательный, насколько я "
@@ -198,7 +218,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/game: настоящее или придуманное? угадывайте в группе (или в одиночку); "
             "/reveal завершает раунд, /top показывает очки\n"
             "Инлайн-режим: в любом чате наберите мой @username и начало (Сер), "
-            "чтобы поделиться именем\n"
+            "чтобы поделиться именем; ж: или м: в начале дают женские или мужские имена "
+            "(ж:Ан)\n"
             "/language [en|ru]: язык интерфейса\n"
             "/about: какие модели внутри и на каких условиях\n"
             "/help: эта справка\n\n"
@@ -217,8 +238,17 @@ TEXTS: dict[str, dict[str, str]] = {
             "RuSentiment, IMDB, отзывы Кинопоиска), поэтому только для некоммерческого "
             "использования. Ваши сообщения не сохраняются."
         ),
-        "names_header": "Имена на «{prefix}» · {style} · t={temperature}",
-        "names_header_random": "Случайные имена · {style} · t={temperature}",
+        "names_header": "Имена на «{prefix}» · {style} · температура {temperature}",
+        "names_header_random": "Случайные имена · {style} · температура {temperature}",
+        "fullnames_header": (
+            "Полные имена, имя на «{prefix}» · {style} · температура {temperature}"
+        ),
+        "fullnames_header_random": "Полные имена · {style} · температура {temperature}",
+        "fullnames_legend": "✨ после части: придумана; части без неё — настоящие имена.",
+        "name_no_full": "В стиле «{style}» пока нет фамилий: попробуйте /name.",
+        "btn_full": "👤 Полные имена",
+        "btn_single": "👤 Только имена",
+        "control_saved": "Сохранено: {value}. /name и /game теперь учитывают это.",
         "names_short": "Получилось только {found} разных имён; попробуйте /temp повыше.",
         "names_none": (
             "Не получилось придумать имя на «{prefix}». "
@@ -332,6 +362,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_start": "Приветствие и краткий тур",
         "cmd_help": "Все команды",
         "cmd_name": "Придумать имена: /name Сер",
+        "cmd_fullname": "Имя, отчество и фамилия: /fullname Ан",
         "cmd_style": "Выбрать стиль имён",
         "cmd_temp": "Посмотреть или задать температуру",
         "cmd_language": "Язык интерфейса",
@@ -363,6 +394,50 @@ def t(lang: str, key: str, **values: object) -> str:
 
 def style_title(lang: str, style: str) -> str:
     return STYLE_TITLES.get(lang, STYLE_TITLES["en"]).get(style, style)
+
+
+CONTROL_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "sex:f": "♀ female",
+        "sex:m": "♂ male",
+        "sex:any": "⚥ any",
+        "era:any": "🕰 any era",
+        "race:any": "🧝 any race",
+        "race:human": "🧑 Human",
+        "race:elf": "🧝 Elf",
+        "race:dwarf": "⛏ Dwarf",
+        "race:halfling": "🍀 Halfling",
+        "race:gnome": "🍄 Gnome",
+        "race:orc": "🪓 Orc",
+        "race:tiefling": "😈 Tiefling",
+        "race:dragonborn": "🐉 Dragonborn",
+    },
+    "ru": {
+        "sex:f": "♀ женские",
+        "sex:m": "♂ мужские",
+        "sex:any": "⚥ любые",
+        "era:any": "🕰 любая эпоха",
+        "race:any": "🧝 любая раса",
+        "race:human": "🧑 Люди",
+        "race:elf": "🧝 Эльфы",
+        "race:dwarf": "⛏ Дварфы",
+        "race:halfling": "🍀 Полурослики",
+        "race:gnome": "🍄 Гномы",
+        "race:orc": "🪓 Орки",
+        "race:tiefling": "😈 Тифлинги",
+        "race:dragonborn": "🐉 Драконорождённые",
+    },
+}
+
+
+def control_label(lang: str, name: str, value: str) -> str:
+    """How a control value reads on a button or in a header: '♀ female', '🕰 1920s'."""
+    labels = CONTROL_LABELS.get(lang, CONTROL_LABELS["en"])
+    if f"{name}:{value}" in labels:
+        return labels[f"{name}:{value}"]
+    if name == "era":
+        return f"🕰 {value}-е" if lang == "ru" else f"🕰 {value}s"
+    return value
 
 
 def format_temperature(value: float) -> str:

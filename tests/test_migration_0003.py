@@ -30,7 +30,7 @@ def test_open_round_survives_upgrade_and_downgrade(tmp_path: Path) -> None:
         )
     assert "message_thread_id" not in columns(engine)
 
-    upgrade_sync(url)
+    upgrade_sync(url, "0003")
     assert "message_thread_id" in columns(engine)
     with engine.connect() as conn:
         row = conn.execute(text("SELECT name, message_id, message_thread_id FROM game_rounds"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -22,6 +22,8 @@ class GenerationRecord:
     prefix: str
     temperature: float
     names: list[str]
+    attributes: dict[str, str] = field(default_factory=dict)
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class FavoritesRepository:
         prefix: str,
         temperature: float,
         names: list[str],
+        attributes: dict[str, str] | None = None,
+        full: bool = False,
     ) -> int:
         async with self.sessions() as session, session.begin():
             row = NameGeneration(
@@ -61,6 +65,8 @@ class FavoritesRepository:
                 prefix=prefix,
                 temperature=temperature,
                 names_json=json.dumps(names, ensure_ascii=False),
+                attributes_json=json.dumps(attributes or {}, sort_keys=True),
+                full=full,
             )
             session.add(row)
             await session.flush()
@@ -72,8 +78,17 @@ class FavoritesRepository:
             if row is None:
                 return None
             names = json.loads(row.names_json)
+            attributes = json.loads(row.attributes_json or "{}")
             return GenerationRecord(
-                row.id, row.chat_id, row.user_id, row.style, row.prefix, row.temperature, names
+                row.id,
+                row.chat_id,
+                row.user_id,
+                row.style,
+                row.prefix,
+                row.temperature,
+                names,
+                {str(k): str(v) for k, v in attributes.items()},
+                bool(row.full),
             )
 
     async def prune_generations(self, before: datetime) -> int:

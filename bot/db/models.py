@@ -44,6 +44,11 @@ class UserSettings(Base):
     temperature: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
     style: Mapped[str | None] = mapped_column(String(16), nullable=True)
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # Name controls; None means "any" (the mixture). Values are checked against the style's
+    # model when used, so a setting the current style lacks (race in en) is simply ignored.
+    sex: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    era: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    race: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -66,6 +71,13 @@ class NameGeneration(Base):
     prefix: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     temperature: Mapped[float] = mapped_column(Float, nullable=False)
     names_json: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of names
+    # the controls the answer was made with ({"sex": "f", "era": "1920"}), for 🔄 and switches
+    attributes_json: Mapped[str] = mapped_column(
+        Text, nullable=False, default="{}", server_default="{}"
+    )
+    full: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

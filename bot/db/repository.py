@@ -19,6 +19,15 @@ class UserPrefs:
     temperature: float = DEFAULT_TEMPERATURE
     style: str | None = None
     language: str | None = None
+    sex: str | None = None  # None: any
+    era: str | None = None
+    race: str | None = None
+
+    @property
+    def controls(self) -> dict[str, str]:
+        """The name controls that are set, e.g. {"sex": "f"}; the name service filters them."""
+        values = {"sex": self.sex, "era": self.era, "race": self.race}
+        return {k: v for k, v in values.items() if v}
 
 
 class SettingsRepository:
@@ -30,11 +39,11 @@ class SettingsRepository:
             row = await session.get(UserSettings, user_id)
             if row is None:
                 return UserPrefs(user_id)
-            return UserPrefs(user_id, row.temperature, row.style, row.language)
+            return _prefs(row)
 
     async def update(self, user_id: int, **changes: object) -> UserPrefs:
-        """Set some of temperature/style/language, creating the row on first use."""
-        allowed = {"temperature", "style", "language"}
+        """Set some of temperature/style/language/sex/era/race, creating the row on first use."""
+        allowed = {"temperature", "style", "language", "sex", "era", "race"}
         if unknown := set(changes) - allowed:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         async with self.sessions() as session, session.begin():
@@ -44,4 +53,10 @@ class SettingsRepository:
                 session.add(row)
             for key, value in changes.items():
                 setattr(row, key, value)
-        return UserPrefs(user_id, row.temperature, row.style, row.language)
+        return _prefs(row)
+
+
+def _prefs(row: UserSettings) -> UserPrefs:
+    return UserPrefs(
+        row.user_id, row.temperature, row.style, row.language, row.sex, row.era, row.race
+    )

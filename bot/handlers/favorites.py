@@ -32,7 +32,6 @@ from bot.services.favorites import (
     export_csv,
     export_txt,
 )
-from bot.services.names import NameBatch
 from bot.texts import style_title, t
 
 FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})")
@@ -61,17 +60,6 @@ def names_keyboard(generation_id: int, names: list[str], lang: str) -> InlineKey
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([InlineKeyboardButton(t(lang, "btn_more"), callback_data=f"more:{generation_id}")])
     return InlineKeyboardMarkup(rows)
-
-
-async def names_markup(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, batch: NameBatch, lang: str
-) -> InlineKeyboardMarkup | None:
-    """Store the answer server-side and build its buttons (none for an empty answer)."""
-    chat, user = update.effective_chat, update.effective_user
-    if not batch.names or chat is None or user is None:
-        return None
-    generation_id = await services(context).favorites.record(chat.id, user.id, batch)
-    return names_keyboard(generation_id, [name.text for name in batch.names], lang)
 
 
 def mark_saved(markup: InlineKeyboardMarkup, data: str) -> InlineKeyboardMarkup | None:

@@ -95,7 +95,9 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     style = services(context).names.resolve_style(who.prefs.style, who.lang)
     seconds = game_seconds(context.bot_data)
     game = services(context).game
-    started = await game.start(chat.id, who.prefs.user_id, style, who.lang, seconds)
+    started = await game.start(
+        chat.id, who.prefs.user_id, style, who.lang, seconds, who.prefs.controls
+    )
     record = started.round
     if not started.created:
         await message.reply_text(

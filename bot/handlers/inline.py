@@ -18,6 +18,18 @@ INLINE_COUNT = 10
 # Results depend on the user's settings and are random: cache them briefly and per user only.
 INLINE_CACHE_SECONDS = 5
 TAGS = re.compile(r"<[^>]+>")
+# "f:Ma", "м: Ан", "♀Ma": a sex marker in front of the prefix, for this query only. A letter
+# needs its colon, so "Max" stays a prefix.
+SEX_MARKER = re.compile(r"^\s*(?:([fmжм])\s*:|([♀♂])\s*:?)\s*(.*)$", re.IGNORECASE | re.DOTALL)
+MARKER_SEX = {"f": "f", "ж": "f", "♀": "f", "m": "m", "м": "m", "♂": "m"}
+
+
+def split_marker(query: str) -> tuple[str | None, str]:
+    """(sex or None, the rest): 'f:Ma' → ('f', 'Ma'); 'Ma' → (None, 'Ma')."""
+    match = SEX_MARKER.match(query)
+    if match is None:
+        return None, query
+    return MARKER_SEX[(match[1] or match[2]).lower()], match[3]
 
 
 def plain(text: str) -> str:
@@ -32,8 +44,14 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     who = await caller(update, context)
     names = services(context).names
     style = names.resolve_style(who.prefs.style, who.lang)
+    sex, prefix = split_marker(query.query)
+    controls = dict(who.prefs.controls)
+    if sex is not None:
+        controls["sex"] = sex
     try:
-        batch = await names.generate(style, query.query, who.prefs.temperature, count=INLINE_COUNT)
+        batch = await names.generate(
+            style, prefix, who.prefs.temperature, count=INLINE_COUNT, attributes=controls
+        )
     except NameRequestError as error:
         explanation = explain_refusal(error, who.lang, style)
         results = [

@@ -1,38 +1,132 @@
-"""/name: parse the prefix, ask the name service, format the list."""
+"""/name and /fullname: parse the prefix, ask the name service, format the list.
+
+The answer's keyboard carries the controls (sex, and era or race where the style has them):
+pressing one saves it as the presser's setting and sends a fresh list made with it, like 🔄.
+Buttons say ``ctl:<generation_id>:<control>:<value>``; the value is checked against what the
+answer's style offers, and everything else (prefix, style, temperature) comes from the stored
+answer, never from the button.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, quote, reply, services
-from bot.handlers.favorites import MORE_DATA, names_markup, parse_ids
+from bot.handlers.favorites import MORE_DATA, names_keyboard, parse_ids
 from bot.services.names import NameBatch, NameRequestError
-from bot.texts import format_temperature, style_title, t
+from bot.texts import control_label, format_temperature, style_title, t
+from ml.names.full import FullName
+
+CONTROL_DATA = re.compile(r"ctl:([0-9]{1,18}):(sex|era|race|full):([a-z0-9]{1,12})")
+ANY = "any"
+
+
+def describe_controls(batch: NameBatch, lang: str) -> str:
+    """' · ♀ · 1920s' for the header: only the controls that shaped this answer."""
+    parts = [control_label(lang, name, value) for name, value in sorted(batch.attributes.items())]
+    return "".join(f" · {part}" for part in parts)
+
+
+def format_name_line(name: object) -> str:
+    if isinstance(name, FullName):
+        parts = [html.escape(p.text) + ("" if p.is_real else "✨") for p in name.parts]
+        return "👤 " + " ".join(parts)
+    assert hasattr(name, "text") and hasattr(name, "is_real")
+    return f"{'📖' if name.is_real else '✨'} {html.escape(name.text)}"
 
 
 def format_names(batch: NameBatch, lang: str, requested: int) -> str:
     values = {
         "prefix": quote(batch.prefix),
-        "style": style_title(lang, batch.style),
+        "style": style_title(lang, batch.style) + describe_controls(batch, lang),
         "temperature": format_temperature(batch.temperature),
     }
-    header = t(lang, "names_header" if batch.prefix else "names_header_random", **values)
+    kind = "fullnames" if batch.full else "names"
+    header = t(lang, f"{kind}_header" if batch.prefix else f"{kind}_header_random", **values)
     if not batch.names:
         return t(lang, "names_none", prefix=quote(batch.prefix))
-    lines = [f"{'📖' if n.is_real else '✨'} {html.escape(n.text)}" for n in batch.names]
+    lines = [format_name_line(name) for name in batch.names]
     text = f"{header}\n\n" + "\n".join(lines)
+    if batch.full:
+        text += "\n\n" + t(lang, "fullnames_legend")
     if len(batch.names) < requested:
         text += "\n\n" + t(lang, "names_short", found=len(batch.names))
     return text
 
 
+def cycle(values: list[str], current: str, step: int) -> str:
+    """The value ``step`` away from ``current`` in ``values`` + any, wrapping around."""
+    ring = [ANY, *values]
+    index = ring.index(current) if current in ring else 0
+    return ring[(index + step) % len(ring)]
+
+
+def control_rows(
+    generation_id: int, controls: dict[str, list[str]], batch: NameBatch, lang: str
+) -> list[list[InlineKeyboardButton]]:
+    """Sex as three buttons; era and race as ◀ value ▶ (the middle one resets to any)."""
+
+    def button(label: str, name: str, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=f"ctl:{generation_id}:{name}:{value}")
+
+    rows: list[list[InlineKeyboardButton]] = []
+    current = batch.attributes
+    if "sex" in controls:
+        rows.append(
+            [
+                button(
+                    ("✓ " if current.get("sex", ANY) == v else "") + control_label(lang, "sex", v),
+                    "sex",
+                    v,
+                )
+                for v in [*controls["sex"], ANY]
+            ]
+        )
+    for name in ("era", "race"):
+        if name in controls:
+            value = current.get(name, ANY)
+            rows.append(
+                [
+                    button("◀", name, cycle(controls[name], value, -1)),
+                    button(control_label(lang, name, value), name, ANY),
+                    button("▶", name, cycle(controls[name], value, +1)),
+                ]
+            )
+    return rows
+
+
+async def names_markup(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    batch: NameBatch,
+    lang: str,
+) -> InlineKeyboardMarkup | None:
+    """Store the answer server-side and build its buttons (none for an empty answer)."""
+    chat, user = update.effective_chat, update.effective_user
+    if not batch.names or chat is None or user is None:
+        return None
+    names = services(context).names
+    generation_id = await services(context).favorites.record(chat.id, user.id, batch)
+    keyboard = names_keyboard(generation_id, [name.text for name in batch.names], lang)
+    rows = [list(row) for row in keyboard.inline_keyboard]
+    rows += control_rows(generation_id, names.controls(batch.style), batch, lang)
+    if names.has_full_names(batch.style):
+        full = "0" if batch.full else "1"
+        label = t(lang, "btn_single" if batch.full else "btn_full")
+        rows.append([InlineKeyboardButton(label, callback_data=f"ctl:{generation_id}:full:{full}")])
+    return InlineKeyboardMarkup(rows)
+
+
 def explain_refusal(error: NameRequestError, lang: str, style: str) -> str:
     if error.kind == "too_long":
         return t(lang, "name_too_long", limit=error.limit)
+    if error.kind == "no_full":
+        return t(lang, "name_no_full", style=style_title(lang, style))
     text = t(
         lang,
         "name_bad_chars",
@@ -50,14 +144,15 @@ def explain_refusal(error: NameRequestError, lang: str, style: str) -> str:
     return f"{text}\n{t(lang, 'name_letters_only')}"
 
 
-async def name_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/name [prefix]: eight names in the user's style and temperature."""
+async def _answer_names(update: Update, context: ContextTypes.DEFAULT_TYPE, full: bool) -> None:
     who = await caller(update, context)
     names = services(context).names
     style = names.resolve_style(who.prefs.style, who.lang)
     prefix = " ".join(context.args or [])
     try:
-        batch = await names.generate(style, prefix, who.prefs.temperature)
+        batch = await names.generate(
+            style, prefix, who.prefs.temperature, attributes=who.prefs.controls, full=full
+        )
     except NameRequestError as error:
         await reply(update, explain_refusal(error, who.lang, style))
         return
@@ -65,10 +160,39 @@ async def name_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, format_names(batch, who.lang, requested=8), reply_markup=markup)
 
 
+async def name_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/name [prefix]: eight names in the user's style, temperature and controls."""
+    await _answer_names(update, context, full=False)
+
+
+async def fullname_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/fullname [prefix]: eight full names (first name + surname; ru adds a patronymic)."""
+    await _answer_names(update, context, full=True)
+
+
+async def _send_fresh(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    lang: str,
+    request: dict[str, object],
+) -> bool:
+    """Generate a new list for ``request`` and send it under ``message``; False if refused."""
+    try:
+        batch = await services(context).names.generate(**request)  # type: ignore[arg-type]
+    except NameRequestError:  # the style was retired since: the button is stale
+        return False
+    markup = await names_markup(update, context, batch, lang)
+    await message.reply_text(
+        format_names(batch, lang, requested=8), parse_mode=ParseMode.HTML, reply_markup=markup
+    )
+    return True
+
+
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """🔄 More (``more:<generation_id>``): a fresh sample of the same request, as a new message.
 
-    Prefix, style and temperature come from the stored generation, never from the button.
+    Prefix, style, temperature and controls come from the stored generation, never the button.
     """
     query = update.callback_query
     assert query is not None
@@ -81,17 +205,65 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if record is None or not isinstance(message, Message):
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
-    try:
-        batch = await services(context).names.generate(
-            record.style, record.prefix, record.temperature
-        )
-    except NameRequestError:  # the style was retired since: the button is stale
+    request = {
+        "style": record.style,
+        "prefix": record.prefix,
+        "temperature": record.temperature,
+        "attributes": record.attributes,
+        "full": record.full,
+    }
+    await query.answer()
+    if not await _send_fresh(update, context, message, who.lang, request):
+        await message.reply_text(t(who.lang, "fav_invalid"))
+
+
+async def control_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """♀/♂/any, ◀ era ▶, ◀ race ▶ and full/single names under an answer.
+
+    Sex, era and race become the presser's settings (so /name, inline mode and /game follow
+    them); the full/single switch is per request. A fresh list is sent either way.
+    """
+    query = update.callback_query
+    assert query is not None
+    who = await caller(update, context)
+    match = CONTROL_DATA.fullmatch(query.data or "")
+    message = query.message
+    record = None
+    if match is not None and message is not None:
+        record = await services(context).favorites.generation(int(match[1]), message.chat.id)
+    if match is None or record is None or not isinstance(message, Message):
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
-    await query.answer()
-    markup = await names_markup(update, context, batch, who.lang)
-    await message.reply_text(
-        format_names(batch, who.lang, requested=8),
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-    )
+    name, value = match[2], match[3]
+    names = services(context).names
+    attributes = dict(record.attributes)
+    full = record.full
+    if name == "full":
+        if value not in ("0", "1") or (value == "1" and not names.has_full_names(record.style)):
+            await query.answer(t(who.lang, "button_stale"), show_alert=True)
+            return
+        full = value == "1"
+        toast = t(who.lang, "btn_full" if full else "btn_single")
+    else:
+        offered = names.controls(record.style).get(name)
+        if offered is None or (value != ANY and value not in offered):
+            await query.answer(t(who.lang, "button_stale"), show_alert=True)
+            return
+        await services(context).settings.update(
+            who.prefs.user_id, **{name: None if value == ANY else value}
+        )
+        if value == ANY:
+            attributes.pop(name, None)
+        else:
+            attributes[name] = value
+        toast = t(who.lang, "control_saved", value=control_label(who.lang, name, value))
+    await query.answer(toast)
+    request = {
+        "style": record.style,
+        "prefix": record.prefix,
+        "temperature": record.temperature,
+        "attributes": attributes,
+        "full": full,
+    }
+    if not await _send_fresh(update, context, message, who.lang, request):
+        await message.reply_text(t(who.lang, "fav_invalid"))

@@ -59,6 +59,8 @@ class FavoritesService:
             batch.prefix,
             batch.temperature,
             [name.text for name in batch.names],
+            batch.attributes,
+            batch.full,
         )
 
     async def generation(self, generation_id: int, chat_id: int) -> GenerationRecord | None:

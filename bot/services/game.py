@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.db.game import GameRepository, RoundRecord, ScoreRecord, VoteRecord
 from bot.db.models import utcnow
 from bot.services.names import NameService
+from ml.names.obscenity import is_obscene
 from ml.names.vocab import normalize_name, title_case
 
 GAME_SECONDS = 30.0  # default voting time; the Application's bot_data["game_seconds"] wins
@@ -47,19 +48,27 @@ class GameService:
         self.names = names
         self.repo = repo
         self.rng = rng or random.Random()
-        self._real_names: dict[str, tuple[str, ...]] = {}
+        self._real_names: dict[tuple[str, str], tuple[str, ...]] = {}
 
-    def _known(self, style: str) -> tuple[str, ...]:
-        """known_names is a frozenset; random.choice needs a sequence, built once per style."""
-        if style not in self._real_names:
-            self._real_names[style] = tuple(sorted(self.names.models[style].known_names))
-        return self._real_names[style]
+    def _known(self, style: str, controls: dict[str, str]) -> tuple[str, ...]:
+        """Real names fitting the controls (common ones, so the round is fair), cached.
 
-    async def invent(self, style: str) -> str | None:
+        The obscenity filter applies to real names too: crowd-sourced lists hold a few.
+        """
+        key = (style, repr(sorted(controls.items())))
+        if key not in self._real_names:
+            model = self.names.models[style]
+            names = [n for n in model.real_names_for(controls) if not is_obscene(n)]
+            self._real_names[key] = tuple(names or sorted(model.known_names))
+        return self._real_names[key]
+
+    async def invent(self, style: str, controls: dict[str, str] | None = None) -> str | None:
         """A sampled name that is NOT in the training data, or None if none came out."""
         known = self.names.models[style].known_names
         for _ in range(INVENT_ATTEMPTS):
-            batch = await self.names.generate(style, "", INVENT_TEMPERATURE, count=8)
+            batch = await self.names.generate(
+                style, "", INVENT_TEMPERATURE, count=8, attributes=controls
+            )
             fresh = [
                 n.text
                 for n in batch.names
@@ -69,20 +78,31 @@ class GameService:
                 return self.rng.choice(fresh)
         return None
 
-    async def pick(self, style: str) -> tuple[str, bool]:
-        """(name, is_real): a coin flip between a training name and an invented one."""
-        if self.rng.random() < 0.5 and (invented := await self.invent(style)):
+    async def pick(self, style: str, controls: dict[str, str] | None = None) -> tuple[str, bool]:
+        """(name, is_real): a coin flip between a real name and an invented one.
+
+        Both sides follow the starter's controls (sex, era, race), so the real name cannot be
+        told apart by being a man's name in a women's-names round.
+        """
+        controls = self.names.applicable(style, controls or {})
+        if self.rng.random() < 0.5 and (invented := await self.invent(style, controls)):
             return invented, False
-        return title_case(self.rng.choice(self._known(style))), True
+        return title_case(self.rng.choice(self._known(style, controls))), True
 
     async def start(
-        self, chat_id: int, user_id: int, style: str, language: str, seconds: float
+        self,
+        chat_id: int,
+        user_id: int,
+        style: str,
+        language: str,
+        seconds: float,
+        controls: dict[str, str] | None = None,
     ) -> StartResult:
         """Open a round in the chat, or hand back the one already open."""
         existing = await self.repo.open_round(chat_id)
         if existing is not None:
             return StartResult(existing, created=False)
-        name, is_real = await self.pick(style)
+        name, is_real = await self.pick(style, controls)
         deadline = utcnow() + timedelta(seconds=seconds)
         created = await self.repo.create_round(
             chat_id, user_id, style, language, name, is_real, deadline

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from ml.names.full import FullName, sample_full_names, supports_full_names
 from ml.names.model import NameModel
 from ml.names.registry import STYLES, style_accepting
 from ml.names.sample import (
@@ -23,7 +25,7 @@ DEFAULT_COUNT = 8
 class NameRequestError(Exception):
     """A request we refuse, with what the user needs to fix it.
 
-    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``.
+    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``, ``no_full``.
     """
 
     def __init__(
@@ -46,7 +48,9 @@ class NameBatch:
     style: str
     prefix: str  # as the user typed it, cleaned of extra spaces
     temperature: float
-    names: list[GeneratedName]
+    names: list[GeneratedName] | list[FullName]
+    attributes: dict[str, str] = field(default_factory=dict)  # the controls that applied
+    full: bool = False
 
 
 def describe_char(ch: str) -> str:
@@ -76,6 +80,21 @@ class NameService:
     def resolve_style(self, style: str | None, language: str | None) -> str:
         return style if style in self.models else self.default_style(language)
 
+    def controls(self, style: str) -> dict[str, list[str]]:
+        """The controls a style offers (sex, era, race) and their values, without "any"."""
+        model = self.models.get(style)
+        if model is None:
+            return {}
+        return {k: v for k, v in model.attributes.items() if k != "part"}
+
+    def applicable(self, style: str, wanted: Mapping[str, str]) -> dict[str, str]:
+        """The user's controls that this style understands; the rest mean "any" here."""
+        offered = self.controls(style)
+        return {k: v for k, v in wanted.items() if v in offered.get(k, [])}
+
+    def has_full_names(self, style: str) -> bool:
+        return style in self.models and supports_full_names(self.models[style])
+
     def validate(self, style: str, prefix: str) -> str:
         """The cleaned prefix, or NameRequestError saying what is wrong with it.
 
@@ -104,10 +123,23 @@ class NameService:
         temperature: float,
         count: int = DEFAULT_COUNT,
         seed: int | None = None,
+        attributes: Mapping[str, str] | None = None,
+        full: bool = False,
     ) -> NameBatch:
+        """Names (or full names) for a request; controls the style lacks are dropped."""
         cleaned = self.validate(style, prefix)
+        if full and not self.has_full_names(style):
+            raise NameRequestError("no_full")
         temperature = min(MAX_TEMPERATURE, max(MIN_TEMPERATURE, temperature))
+        chosen = self.applicable(style, attributes or {})
+        sampler = sample_full_names if full else sample_names
         names = await asyncio.to_thread(
-            sample_names, self.models[style], cleaned, count, temperature, seed
+            sampler,
+            self.models[style],
+            cleaned,
+            count,
+            temperature,
+            seed,
+            attributes=chosen,
         )
-        return NameBatch(style, cleaned, temperature, names)
+        return NameBatch(style, cleaned, temperature, names, chosen, full)

@@ -30,8 +30,9 @@ def makemore_split(names: Sequence[str]) -> tuple[list[str], list[str]]:
     """(train, test) exactly as makemore: seed 3407, randperm, test = last min(1000, 10%)."""
     n = len(names)
     test_size = min(1000, int(n * 0.1))
-    torch.manual_seed(3407)
-    rp = torch.randperm(n).tolist()
+    # A private generator: same permutation as makemore's torch.manual_seed(3407), without
+    # reseeding the global RNG (which would undo --seed for weight init and dropout).
+    rp = torch.randperm(n, generator=torch.Generator().manual_seed(3407)).tolist()
     train = [names[i] for i in rp[: n - test_size]]
     test = [names[i] for i in rp[n - test_size :]]
     return train, test
@@ -45,6 +46,13 @@ def carve_validation(
     val = [train[i] for i in order[:size]]
     rest = [train[i] for i in order[size:]]
     return rest, val
+
+
+def encode_attributes(rows: Sequence[tuple[int, ...]]) -> torch.Tensor | None:
+    """Attribute row indices of a batch as a (batch, n_attributes) tensor, or None."""
+    if not rows or not rows[0]:
+        return None
+    return torch.tensor(rows, dtype=torch.long)
 
 
 def encode_batch(names: Sequence[str], vocab: CharVocab) -> tuple[torch.Tensor, torch.Tensor]:

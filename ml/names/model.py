@@ -1,7 +1,12 @@
 """The character-level name model: embedding → GRU/LSTM → linear over the next character.
 
+A model may be conditioned on attributes (sex, era, race, which part of a full name): each
+attribute has its own small embedding table whose row 0 means "any", and the sum of the chosen
+rows is added to the character embedding at every step. Training shows every attribute as
+"any" some of the time, so "any" is the learned mixture rather than an untrained row.
+
 Also the checkpoint format, so that one ``.pt`` file carries everything needed to sample:
-hyper-parameters, weights, the character list and the known (real) names of the style.
+hyper-parameters, weights, the character list and the known (real) names of each name part.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from torch import nn
 from ml.names.vocab import CharVocab
 
 CHECKPOINT_FORMAT = "namecraft-names/1"
+ANY = "any"
+# A name part is conditioned like any other attribute, but it is never "any" (a surname
+# model asked for "any part" would be meaningless), so it is listed first when present.
+PART = "part"
+GIVEN, FAMILY = "given", "family"
 
 
 @dataclass
@@ -26,6 +36,11 @@ class ModelConfig:
     hidden_size: int = 256
     num_layers: int = 2
     dropout: float = 0.2
+    # attribute name → its values (without "any"); {} is an unconditional model
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    # also start every layer's hidden state from the attributes (not only the inputs), so a
+    # deep network cannot drift into a memorised man's name when asked for a woman's
+    condition_state: bool = False
 
 
 class CharRNN(nn.Module):
@@ -38,6 +53,11 @@ class CharRNN(nn.Module):
         self.config = config
         rnn_class = nn.GRU if config.cell == "gru" else nn.LSTM
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
+        # row 0 of each table is "any"; value i of the attribute is row i + 1
+        self.attribute_embeddings = nn.ModuleList(
+            nn.Embedding(len(values) + 1, config.embedding_dim)
+            for values in config.attributes.values()
+        )
         self.rnn = rnn_class(
             config.embedding_dim,
             config.hidden_size,
@@ -47,15 +67,65 @@ class CharRNN(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.attribute_to_state = (
+            nn.Linear(config.embedding_dim, config.num_layers * config.hidden_size)
+            if config.condition_state and config.attributes
+            else None
+        )
 
-    def forward(self, idx: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
-        """``idx`` (batch, time) → logits (batch, time, vocab) and the recurrent state."""
-        x = self.dropout(self.embedding(idx))
+    def forward(
+        self, idx: torch.Tensor, state: Any = None, attributes: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        """``idx`` (batch, time) → logits (batch, time, vocab) and the recurrent state.
+
+        ``attributes`` (batch, n_attributes) holds row indices (0 = any); None means all "any".
+        """
+        x = self.embedding(idx)
+        if attributes is not None and len(self.attribute_embeddings):
+            condition = sum(
+                table(attributes[:, i]) for i, table in enumerate(self.attribute_embeddings)
+            )
+            x = x + condition[:, None, :]
+            if state is None and self.attribute_to_state is not None:
+                state = self._initial_state(condition)
+        x = self.dropout(x)
         out, state = self.rnn(x, state)
         return self.head(self.dropout(out)), state
 
+    def _initial_state(self, condition: torch.Tensor) -> Any:
+        """Per-layer start state from the attribute embedding (LSTM: hidden; cell starts at 0)."""
+        assert self.attribute_to_state is not None
+        layers, hidden = self.config.num_layers, self.config.hidden_size
+        h0 = torch.tanh(self.attribute_to_state(condition))
+        h0 = h0.view(-1, layers, hidden).transpose(0, 1).contiguous()
+        return (h0, torch.zeros_like(h0)) if self.config.cell == "lstm" else h0
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def encode_attributes(self, chosen: dict[str, str], batch: int = 1) -> torch.Tensor | None:
+        """Row indices for ``chosen`` ({"sex": "f"}; missing or "any" → 0), repeated ``batch``×.
+
+        Raises ValueError naming the attribute and its allowed values on an unknown one.
+        """
+        schema = self.config.attributes
+        if not schema:
+            return None
+        unknown = set(chosen) - set(schema)
+        if unknown:
+            raise ValueError(f"unknown attribute {sorted(unknown)[0]!r}; known: {list(schema)}")
+        row = []
+        for name, values in schema.items():
+            value = chosen.get(name, ANY) or ANY
+            if name == PART and value == ANY:
+                value = GIVEN
+            if value == ANY:
+                row.append(0)
+            elif value in values:
+                row.append(values.index(value) + 1)
+            else:
+                raise ValueError(f"{name} must be one of {[ANY, *values]}, not {value!r}")
+        return torch.tensor([row], dtype=torch.long).expand(batch, -1)
 
 
 def expand_state(state: Any, batch: int) -> Any:
@@ -72,9 +142,39 @@ class NameModel:
     style: str
     model: CharRNN
     vocab: CharVocab
-    known_names: frozenset[str]
+    known_names: frozenset[str]  # real given names (the only part of older checkpoints)
     max_length: int
     meta: dict[str, Any] = field(default_factory=dict)
+    known_family: frozenset[str] = frozenset()  # real surnames / epithets, when modelled
+    # common real given names per attribute combination ("sex=f|era=1920" → names), so a game
+    # or a demo can show a *real* name that fits the user's controls
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def attributes(self) -> dict[str, list[str]]:
+        return self.model.config.attributes
+
+    def known(self, part: str = GIVEN) -> frozenset[str]:
+        return self.known_family if part == FAMILY else self.known_names
+
+    def has_family_part(self) -> bool:
+        return FAMILY in self.attributes.get(PART, [])
+
+    def real_names_for(self, chosen: dict[str, str]) -> list[str]:
+        """Real given names that fit ``chosen`` controls (all known names when none stored).
+
+        A stored group fits when it agrees with every chosen control; a group recorded without
+        a control (crowd-sourced names of unknown sex) fits only requests that leave it "any".
+        """
+        wanted = {k: v for k, v in chosen.items() if v and v != ANY and k != PART}
+        if not self.examples:
+            return sorted(self.known_names)
+        out: dict[str, None] = {}
+        for key, names in self.examples.items():
+            have = dict(item.split("=", 1) for item in key.split("|") if item)
+            if all(have.get(k) == v for k, v in wanted.items()):
+                out.update(dict.fromkeys(names))
+        return list(out)
 
     def save(self, path: str | Path) -> None:
         """Write the checkpoint; weights are stored as float16 to keep the file small."""
@@ -87,6 +187,8 @@ class NameModel:
                 "state_dict": state,
                 "chars": self.vocab.chars,
                 "known_names": sorted(self.known_names),
+                "known_family": sorted(self.known_family),
+                "examples": self.examples,
                 "max_length": self.max_length,
                 "meta": self.meta,
             },
@@ -109,4 +211,6 @@ class NameModel:
             known_names=frozenset(blob["known_names"]),
             max_length=int(blob["max_length"]),
             meta=dict(blob.get("meta", {})),
+            known_family=frozenset(blob.get("known_family", [])),
+            examples={k: list(v) for k, v in blob.get("examples", {}).items()},
         )

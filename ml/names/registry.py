@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ml.names.model import NameModel
-from ml.names.vocab import normalize_name
+from ml.names.sample import PrefixError, prepare_prefix
 
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -55,11 +55,15 @@ def load_all_styles(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> dict[str, 
 
 
 def style_accepting(prefix: str, models: dict[str, NameModel], exclude: str = "") -> str | None:
-    """The first style (other than ``exclude``) whose alphabet covers the whole prefix."""
-    normalized = normalize_name(prefix)
+    """The first style (other than ``exclude``) that can actually continue the prefix."""
     for style, bundle in models.items():
-        if style != exclude and not bundle.vocab.unknown_chars(normalized):
-            return style
+        if style == exclude:
+            continue
+        try:
+            prepare_prefix(bundle, prefix)
+        except PrefixError:
+            continue
+        return style
     return None
 
 

@@ -1,19 +1,35 @@
-"""Sampling names from a trained style.
+"""Sampling names from a trained style, with attributes, shape constraints and a filter.
 
 All names of one request are drawn in a single batch: the prefix is run through the network
 once, its state is copied to every row, and the rows then grow one character per step until
 each has produced the end token or hit the length cap.
+
+Constraints are enforced inside sampling, not by hoping: a minimum length masks the end
+token until it is reached, a maximum length drops the rows that overrun it, and "ends with"
+scores the suffix (plus the end token) from every row's state at every step, so each step of
+each row offers one candidate that ends exactly so; candidates are then drawn by their
+probability under the model (Gumbel top-k), within a fixed budget of rows and steps.
+
+A prefix may contain spaces, hyphens and apostrophes even when the style's data has none
+("Mary Ann", "Anne-Ma", "O'Br"): the part after the last separator is what the model
+continues, and what comes before is kept as typed. Letters with diacritics that the style
+does not know are read as their base letter ("Zoë" is continued like "Zoe") but shown as typed.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 
-from ml.names.model import NameModel, expand_state
+from ml.names.model import GIVEN, PART, NameModel, expand_state
+from ml.names.obscenity import is_obscene
 from ml.names.vocab import BOS, EOS, normalize_name, title_case
+
+SEPARATORS = " -'’"
 
 MIN_TEMPERATURE = 0.1
 MAX_TEMPERATURE = 2.0
@@ -38,25 +54,90 @@ class PrefixError(ValueError):
 @dataclass(frozen=True)
 class GeneratedName:
     text: str  # cased like a name is written
-    is_real: bool  # True when the style's training data holds this exact name
+    is_real: bool  # True when the style's training data holds this exact name (or each part)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Constraints on the finished name (lengths count the letters shown, prefix included)."""
+
+    min_len: int = 0
+    max_len: int = 0  # 0: no limit beyond the style's own
+    ends_with: str = ""
+
+    def __post_init__(self) -> None:
+        if self.min_len < 0 or self.max_len < 0:
+            raise ValueError("lengths cannot be negative")
+        if self.max_len and self.min_len > self.max_len:
+            raise ValueError("the minimum length is above the maximum")
+
+
+NO_SHAPE = Shape()
+
+
+@dataclass(frozen=True)
+class PreparedPrefix:
+    shown: str  # what the user typed, cleaned and cased, kept verbatim in the output
+    model_text: str  # what the network continues (after the last separator, folded)
+    head: str  # the kept part before the last separator ('' when the model reads it all)
+
+
+def fold_for(bundle: NameModel, text: str) -> tuple[str, list[str]]:
+    """``text`` in the style's alphabet (é → e when only e is known) and the chars left over."""
+    out, unknown = [], []
+    for ch in text:
+        if ch in bundle.vocab or ch in SEPARATORS:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base and all(c in bundle.vocab for c in base):
+            out.append(base)
+        else:
+            out.append(ch)
+            if ch not in unknown:
+                unknown.append(ch)
+    return "".join(out), unknown
 
 
 def check_prefix(bundle: NameModel, prefix: str) -> str:
     """Normalise a user prefix for ``bundle`` or raise PrefixError explaining what is wrong."""
-    normalized = normalize_name(prefix)
+    return prepare_prefix(bundle, prefix).shown.lower()
+
+
+def prepare_prefix(bundle: NameModel, prefix: str) -> PreparedPrefix:
+    """Split and fold a user prefix, or raise PrefixError saying what is wrong with it."""
+    cleaned = unicodedata.normalize("NFC", " ".join(prefix.split()))
     longest = bundle.max_length - 1
-    if len(normalized) > longest:  # checked first: no point listing the characters of a novel
+    if len(cleaned) > longest:  # checked first: no point listing the characters of a novel
         raise PrefixError(
             f"the prefix is too long: names in this style have at most {longest} characters",
             max_length=longest,
         )
-    unknown = bundle.vocab.unknown_chars(normalized)
+    folded, unknown = fold_for(bundle, normalize_name(cleaned))
     if unknown:
         shown = " ".join(repr(ch) for ch in unknown[:5])
         raise PrefixError(
             f"the {bundle.style!r} style does not know the characters {shown}", unknown
         )
-    return normalized
+    if all(ch in bundle.vocab for ch in folded):
+        head, stem = "", folded
+    else:  # a separator the style never writes: continue only the last part
+        cut = max(folded.rfind(sep) for sep in SEPARATORS) + 1
+        head, stem = folded[:cut], folded[cut:]
+        if head.strip(SEPARATORS) == "" and head:  # "-ann" or "'x": nothing before it
+            raise PrefixError("a name cannot start with a separator", [head[0]])
+    # Deliberate casing is kept ("McD", "DeLa", "O'Br"); "aN", "mary" or "MARY" are cased anew.
+    deliberate = cleaned[:1].isupper() and not (len(cleaned) > 1 and cleaned.isupper())
+    shown = cleaned if deliberate else title_case(cleaned.lower())
+    return PreparedPrefix(shown=shown, model_text=stem, head=head)
+
+
+def _is_real(bundle: NameModel, text: str, part: str) -> bool:
+    known = bundle.known(part)
+    if text in known:
+        return True
+    pieces = [p for p in text.replace("-", " ").replace("'", " ").split() if len(p) > 1]
+    return bool(pieces) and len(pieces) > 1 and all(p in known for p in pieces)
 
 
 @torch.inference_mode()
@@ -68,66 +149,169 @@ def sample_names(
     seed: int | None = None,
     unique: bool = True,
     max_rounds: int = 6,
+    *,
+    attributes: Mapping[str, str] | None = None,
+    shape: Shape = NO_SHAPE,
+    screen: Callable[[str], bool] | None = is_obscene,
 ) -> list[GeneratedName]:
     """Up to ``count`` names starting with ``prefix``.
 
-    Never returns the bare prefix (the end token is forbidden right after it). With ``unique``
-    there are no duplicates; at low temperature a short list can come back when the model
-    knows fewer than ``count`` distinct continuations. A fixed ``seed`` gives the same names.
+    ``attributes`` picks sex, era, race and the name part (``{"part": "family"}`` for a
+    surname); missing ones are "any". ``screen`` drops names for which it returns True (by
+    default the obscenity filter; None keeps everything, which benchmarks use to count).
+    Never returns the bare prefix. With ``unique`` there are no duplicates; a short list comes
+    back when the model knows fewer than ``count`` continuations within the constraints.
+    A fixed ``seed`` gives the same names.
     """
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]")
     if count < 1:
         return []
-    normalized = check_prefix(bundle, prefix)
+    chosen = dict(attributes or {})
+    part = chosen.get(PART, GIVEN)
+    if not bundle.model.config.attributes:
+        chosen = {}  # an unconditional style serves every request from its one distribution
+    prepared = prepare_prefix(bundle, prefix)
+    suffix, unknown = fold_for(bundle, normalize_name(shape.ends_with))
+    if unknown or any(ch not in bundle.vocab for ch in suffix):
+        raise PrefixError(
+            f"the {bundle.style!r} style cannot end a name with {shape.ends_with!r}",
+            unknown or [ch for ch in suffix if ch not in bundle.vocab],
+        )
+    shown_len = len(prepared.shown)
+    longest = min(bundle.max_length, shape.max_len or bundle.max_length)
+    if shown_len >= longest:
+        return []
+    min_new = max(1, shape.min_len - shown_len)
+    budget = longest - shown_len
+
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))
-
     model, vocab = bundle.model, bundle.vocab
-    context = torch.tensor([[BOS, *vocab.encode(normalized)]])
-    logits, state = model(context)
-    first_logits = logits[:, -1, :]  # the distribution over the character after the prefix
+    conditions = model.encode_attributes(chosen)
+    context = torch.tensor([[BOS, *vocab.encode(prepared.model_text)]])
+    logits, state = model(context, attributes=conditions)
+    grower = _Grower(model, logits[:, -1, :], state, conditions, temperature, generator)
+    suffix_ids = vocab.encode(suffix)
 
     seen: set[str] = set()
     results: list[GeneratedName] = []
-    budget = bundle.max_length - len(normalized)
     for _ in range(max_rounds):
         batch = max(2 * (count - len(results)), 16) if unique else count - len(results)
-        names = _grow(model, first_logits, state, batch, budget, temperature, generator)
-        for ids in names:
-            text = normalized + vocab.decode(ids)
-            if unique and text in seen:
+        if suffix_ids:
+            continuations = grower.with_suffix(batch, budget, min_new, suffix_ids, count)
+        else:
+            continuations = grower.free(batch, budget, min_new)
+        for ids in continuations:
+            tail = vocab.decode(ids)
+            model_text = prepared.head + prepared.model_text + tail
+            if unique and model_text in seen:
                 continue
-            seen.add(text)
-            results.append(GeneratedName(title_case(text), text in bundle.known_names))
+            seen.add(model_text)
+            text = prepared.shown + tail
+            if screen is not None and screen(text):
+                continue
+            results.append(
+                GeneratedName(
+                    title_case_tail(text, len(prepared.shown)), _is_real(bundle, model_text, part)
+                )
+            )
             if len(results) == count:
                 return results
     return results
 
 
-def _grow(
-    model: torch.nn.Module,
-    first_logits: torch.Tensor,
-    state: object,
-    batch: int,
-    budget: int,
-    temperature: float,
-    generator: torch.Generator,
-) -> list[list[int]]:
-    """Sample ``batch`` continuations; rows that hit the length cap are dropped."""
-    state = expand_state(state, batch)
-    logits = first_logits.expand(batch, -1).clone()
-    logits[:, EOS] = float("-inf")  # never the bare prefix
-    rows = torch.empty(batch, 0, dtype=torch.long)
-    done = torch.zeros(batch, dtype=torch.bool)
-    for _ in range(budget):
-        probs = torch.softmax(logits / temperature, dim=-1)
-        nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
-        rows = torch.cat([rows, nxt[:, None]], dim=1)
-        done |= nxt == EOS
-        if bool(done.all()):
-            break
-        step_logits, state = model(nxt[:, None], state)
-        logits = step_logits[:, -1, :]
-    return [rows[i].tolist() for i in range(batch) if bool(done[i])]
+def title_case_tail(text: str, kept: int) -> str:
+    """The first ``kept`` characters as the user typed them; the rest cased like a name."""
+    if kept == 0:
+        return title_case(text)
+    cased = title_case(text.lower())
+    return text[:kept] + cased[kept:]
+
+
+class _Grower:
+    """Grows continuations of one prefix state in batches (one request's worth of rows)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        first_logits: torch.Tensor,
+        state: object,
+        conditions: torch.Tensor | None,
+        temperature: float,
+        generator: torch.Generator,
+    ) -> None:
+        self.model, self.first_logits, self.state = model, first_logits, state
+        self.conditions, self.temperature, self.generator = conditions, temperature, generator
+
+    def _start(self, batch: int) -> tuple[torch.Tensor, object, torch.Tensor | None]:
+        logits = self.first_logits.expand(batch, -1).clone()
+        conditions = None if self.conditions is None else self.conditions[:1].expand(batch, -1)
+        return logits, expand_state(self.state, batch), conditions
+
+    def free(self, batch: int, budget: int, min_new: int) -> list[list[int]]:
+        """``batch`` samples; the end token is masked before ``min_new`` characters, and rows
+        still going after ``budget`` characters are dropped (never cut short)."""
+        logits, state, conditions = self._start(batch)
+        rows = torch.empty(batch, 0, dtype=torch.long)
+        done = torch.zeros(batch, dtype=torch.bool)
+        for step in range(budget + 1):
+            if step < min_new:
+                logits[:, EOS] = float("-inf")
+            probs = torch.softmax(logits / self.temperature, dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
+            nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
+            rows = torch.cat([rows, nxt[:, None]], dim=1)
+            done |= nxt == EOS
+            if bool(done.all()):
+                break
+            step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
+            logits = step_logits[:, -1, :]
+        return [rows[i].tolist() for i in range(batch) if bool(done[i])]
+
+    def with_suffix(
+        self, batch: int, budget: int, min_new: int, suffix: list[int], count: int
+    ) -> list[list[int]]:
+        """Continuations ending in ``suffix``, best first by a Gumbel top-k draw.
+
+        At each step every live row is scored on "the suffix, then the end": one forward pass
+        over the suffix from the row's state. Each (row, step) is a candidate whose weight is
+        the model's probability of the whole continuation; rows then take one sampled step.
+        """
+        logits, state, conditions = self._start(batch)
+        rows = torch.empty(batch, 0, dtype=torch.long)
+        logp = torch.zeros(batch)
+        scores: list[torch.Tensor] = []  # per step: (batch,) log-probability of ending there
+        prefixes: list[torch.Tensor] = []  # per step: (batch, step) characters before the suffix
+        k = len(suffix)
+        suffix_tensor = torch.tensor(suffix)
+        for step in range(budget - k + 1):
+            if step + k >= min_new:
+                first = torch.log_softmax(logits, dim=-1)[:, suffix[0]]
+                tail_logits, _ = self.model(
+                    suffix_tensor.expand(batch, -1), state, attributes=conditions
+                )
+                tail = torch.log_softmax(tail_logits, dim=-1)
+                rest = tail[:, : k - 1, :].gather(2, suffix_tensor[1:].expand(batch, -1)[..., None])
+                scores.append(logp + first + rest.sum(dim=(1, 2)) + tail[:, k - 1, EOS])
+                prefixes.append(rows)
+            # one free step for every row; ending without the suffix would waste the row
+            masked = logits.clone()
+            masked[:, EOS] = float("-inf")
+            probs = torch.softmax(masked / self.temperature, dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
+            logp = logp + torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
+            rows = torch.cat([rows, nxt[:, None]], dim=1)
+            step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
+            logits = step_logits[:, -1, :]
+        if not scores:
+            return []
+        flat = torch.cat(scores) / self.temperature
+        uniform = torch.rand(flat.numel(), generator=self.generator).clamp_min(1e-12)
+        keys = flat - torch.log(-torch.log(uniform))  # Gumbel top-k: sampling w/o replacement
+        found: dict[tuple[int, ...], None] = {}  # the same name is reached from many rows
+        for i in torch.argsort(keys, descending=True).tolist():
+            found.setdefault(tuple(prefixes[i // batch][i % batch].tolist()), None)
+            if len(found) == 2 * count:
+                break
+        return [[*ids, *suffix, EOS] for ids in found]

@@ -1,7 +1,14 @@
-"""Training a name style: makemore split, AdamW, warm-up + cosine schedule, early stopping.
+"""Training a name style: AdamW, warm-up + cosine schedule, early stopping on validation.
 
-The test names (makemore's rule) are never seen in training; a validation slice carved from
-the remaining names decides when to stop and which weights to keep.
+Two kinds of data, one loop:
+
+* a plain list (``--data names.txt``): makemore's split, one pass over the names per epoch;
+  this is how ``names-makemore.pt`` keeps the public benchmark comparable;
+* a conditional corpus (``--corpus en|ru|fantasy``, see ``ml.names.corpora``): rows drawn by
+  damped frequency, each attribute shown as "any" with probability ``attribute_dropout``.
+
+Test names are never seen in training; a validation set decides when to stop and which
+weights to keep.
 """
 
 from __future__ import annotations
@@ -17,9 +24,16 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ml.common import save_training_report, seed_everything, warmup_cosine
-from ml.names.data import carve_validation, encode_batch, makemore_split, read_names
-from ml.names.evaluate import mean_nll
-from ml.names.model import CharRNN, ModelConfig, NameModel
+from ml.names.corpora import NameCorpus, real_examples, unconditional
+from ml.names.data import (
+    carve_validation,
+    encode_attributes,
+    encode_batch,
+    makemore_split,
+    read_names,
+)
+from ml.names.evaluate import draw_rows, nll_by_attribute, rows_nll
+from ml.names.model import PART, CharRNN, ModelConfig, NameModel
 from ml.names.vocab import PAD, CharVocab
 
 
@@ -41,6 +55,10 @@ class TrainConfig:
     val_size: int = 1000
     max_minutes: float = 60.0
     max_words: int = 0  # >0: skip data lines with more words than this
+    draws_per_epoch: int = 200_000  # conditional corpora: rows drawn per "epoch"
+    attribute_dropout: float = 0.2  # chance each attribute is shown as "any" in training
+    condition_state: bool = True  # attributes also set the initial hidden state
+    eval_draws: int = 6000  # conditional corpora: rows drawn (by weight) to score val/test
     seed: int = 1337
     threads: int = 0  # 0 = leave torch's default
 
@@ -50,21 +68,40 @@ def lr_at(step: int, total: int, config: TrainConfig) -> float:
     return config.learning_rate * warmup_cosine(step, total, config.warmup_steps, floor=0.05)
 
 
-def train_names(
-    data: list[str | Path], out: str | Path, config: TrainConfig, show_progress: bool = True
-) -> dict[str, object]:
-    """Train; save the best checkpoint to ``out`` with metrics JSON and loss plot."""
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    generator = seed_everything(config.seed)
+def list_corpus(data: list[str | Path], config: TrainConfig) -> NameCorpus:
+    """A plain name list split as makemore splits it, with a validation slice carved off."""
     names = read_names(data, config.max_words)
     if len(names) < 10:
         raise ValueError(f"need at least 10 names to train, got {len(names)}")
     train_all, test = makemore_split(names)
     val_size = min(config.val_size, max(1, len(train_all) // 10))
+    generator = torch.Generator().manual_seed(config.seed)
     train, val = carve_validation(train_all, val_size, generator)
-    vocab = CharVocab.from_names(names)
-    max_length = max(len(n) for n in names) + 5
+    corpus = unconditional(config.style, names, train, val, test)
+    corpus.sources = [str(p) for p in data]
+    return corpus
+
+
+def train_names(
+    data: list[str | Path] | NameCorpus,
+    out: str | Path,
+    config: TrainConfig,
+    show_progress: bool = True,
+) -> dict[str, object]:
+    """Train; save the best checkpoint to ``out`` with metrics JSON and loss plot."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    generator = seed_everything(config.seed)
+    corpus = data if isinstance(data, NameCorpus) else list_corpus(data, config)
+    vocab = CharVocab(corpus.chars)
+    max_length = corpus.max_text_length + 5
+    # What validation and test scores are computed on: every row of a plain list, or a fixed
+    # draw by weight from a conditional corpus (names as often as the sampler should give them).
+    if corpus.weighted:
+        val_rows = draw_rows(corpus.val, config.eval_draws, seed=1)
+        test_rows = draw_rows(corpus.test, config.eval_draws, seed=2)
+    else:
+        val_rows, test_rows = corpus.val, corpus.test
 
     model = CharRNN(
         ModelConfig(
@@ -74,13 +111,20 @@ def train_names(
             hidden_size=config.hidden_size,
             num_layers=config.num_layers,
             dropout=config.dropout,
+            attributes=corpus.attributes,
+            condition_state=config.condition_state,
         )
     )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    rows_per_epoch = config.draws_per_epoch if corpus.weighted else len(corpus.train)
+    steps_per_epoch = math.ceil(rows_per_epoch / config.batch_size)
     total_steps = steps_per_epoch * config.max_epochs
+    weights = torch.tensor([r.weight for r in corpus.train], dtype=torch.double)
+    droppable = torch.tensor(
+        [name != PART for name in corpus.attributes], dtype=torch.bool
+    )  # the name part is never hidden
 
     history: list[dict[str, float]] = []
     best_val, best_state, best_epoch, bad_epochs = float("inf"), None, 0, 0
@@ -88,7 +132,12 @@ def train_names(
     stopped_because = "max_epochs"
     for epoch in range(1, config.max_epochs + 1):
         model.train()
-        order = torch.randperm(len(train), generator=generator).tolist()
+        if corpus.weighted:
+            order = torch.multinomial(
+                weights, rows_per_epoch, replacement=True, generator=generator
+            ).tolist()
+        else:
+            order = torch.randperm(len(corpus.train), generator=generator).tolist()
         running, seen, window = 0.0, 0, 0.0
         bar = tqdm(
             range(0, len(order), config.batch_size),
@@ -97,11 +146,15 @@ def train_names(
             leave=False,
         )
         for start in bar:
-            batch = [train[i] for i in order[start : start + config.batch_size]]
-            inputs, targets = encode_batch(batch, vocab)
+            batch = [corpus.train[i] for i in order[start : start + config.batch_size]]
+            inputs, targets = encode_batch([r.text for r in batch], vocab)
+            conditions = encode_attributes([r.attributes for r in batch])
+            if conditions is not None and config.attribute_dropout > 0:
+                hide = torch.rand(conditions.shape, generator=generator) < config.attribute_dropout
+                conditions = conditions.masked_fill(hide & droppable, 0)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, config)
-            logits, _ = model(inputs)
+            logits, _ = model(inputs, attributes=conditions)
             loss = F.cross_entropy(
                 logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=PAD
             )
@@ -117,7 +170,7 @@ def train_names(
                 history.append({"step": step, "train_loss": window / 50})
                 bar.set_postfix(loss=f"{window / 50:.4f}")
                 window = 0.0
-        val_loss = mean_nll(model, val, vocab)
+        val_loss = rows_nll(model, val_rows, vocab)
         history.append({"step": step, "val_loss": val_loss, "epoch": epoch})
         minutes = (time.perf_counter() - started) / 60
         tqdm.write(
@@ -140,14 +193,15 @@ def train_names(
     model.load_state_dict(best_state)
     model.eval()
     train_seconds = time.perf_counter() - started
-    test_nll = mean_nll(model, test, vocab)
+    test_nll = rows_nll(model, test_rows, vocab)
     metrics: dict[str, object] = {
         "style": config.style,
-        "data": [str(p) for p in data],
-        "n_names": len(names),
-        "n_train": len(train),
-        "n_val": len(val),
-        "n_test": len(test),
+        "data": corpus.sources,
+        "n_names": len(corpus.known_given | corpus.known_family),
+        "n_train": len(corpus.train),
+        "n_val": len(corpus.val),
+        "n_test": len(corpus.test),
+        "attributes": corpus.attributes,
         "parameters": model.num_parameters(),
         "best_epoch": best_epoch,
         "epochs_run": epoch,
@@ -157,12 +211,16 @@ def train_names(
         "train_seconds": round(train_seconds, 1),
         "config": asdict(config),
     }
+    if corpus.attributes:
+        metrics["test_nll_by_attribute"] = nll_by_attribute(model, test_rows, vocab)
     bundle = NameModel(
         style=config.style,
         model=model,
         vocab=vocab,
-        known_names=frozenset(names),
+        known_names=corpus.known_given,
+        known_family=corpus.known_family,
         max_length=max_length,
+        examples=real_examples(corpus) if corpus.attributes else {},
         meta={
             **{k: metrics[k] for k in ("test_nll", "val_nll", "n_train", "parameters")},
             "max_words": config.max_words,
@@ -172,7 +230,7 @@ def train_names(
     out.parent.mkdir(parents=True, exist_ok=True)
     bundle.save(out)
     # Score the saved (float16) weights too, so the card reports what actually ships.
-    metrics["test_nll_shipped"] = round(mean_nll(NameModel.load(out).model, test, vocab), 4)
+    metrics["test_nll_shipped"] = round(rows_nll(NameModel.load(out).model, test_rows, vocab), 4)
     save_training_report(
         out.with_suffix(""), history, metrics, title=f"names-{config.style} ({config.cell})"
     )

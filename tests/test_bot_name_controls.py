@@ -1,0 +1,164 @@
+"""Sex/era/race controls, /fullname, prefixes with separators and inline markers, end to end.
+
+Real PTB Application over HTTP against the fake Bot API, the shipped name checkpoints and a
+real SQLite file.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from bot.fake_api import FakeBotApi
+from tests.conftest import say
+from tests.dbutil import rows
+
+ANN = 1001
+NAME_LINE = re.compile(r"^(✨|📖) (.+)$", re.M)
+FULL_LINE = re.compile(r"^👤 (.+)$", re.M)
+
+
+def names_in(text: str) -> list[str]:
+    """Names as the user sees them (the reply is HTML: O'Br arrives as O&#x27;Br)."""
+    return [html.unescape(m.group(2)) for m in NAME_LINE.finditer(text)]
+
+
+def full_names_in(text: str) -> list[list[str]]:
+    return [
+        [html.unescape(p).rstrip("✨") for p in m.group(1).split(" ")]
+        for m in FULL_LINE.finditer(text)
+    ]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+async def ask(api: FakeBotApi, text: str, chat_id: int = ANN, **kwargs: Any) -> dict[str, Any]:
+    """Send a command and return the bot's answer message (with its buttons)."""
+    since = api.mark()
+    api.send_message(text, chat_id=chat_id, **kwargs)
+    await api.wait_for_reply(chat_id, since=since)
+    return api.bot_messages(chat_id)[-1]
+
+
+async def press_for_reply(
+    api: FakeBotApi, message: dict[str, Any], data: str, **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Press a button that answers with a fresh message; (callback answer, new message)."""
+    since = api.mark()
+    query_id = api.press_button(message, data, **kwargs)
+    await api.wait_for_reply(message["chat"]["id"], since=since)
+    await api.wait_for_call("answerCallbackQuery", since=since)
+    return api.callback_answers[query_id], api.bot_messages(message["chat"]["id"])[-1]
+
+
+def setting(database_url: str, user_id: int, column: str) -> object:
+    sql = f"SELECT {column} FROM user_settings WHERE user_id = :user"  # column: a test constant
+    found = rows(database_url, sql, user=user_id)
+    return found[0][0] if found else None
+
+
+async def test_sex_and_era_buttons_become_settings(
+    api: FakeBotApi, bot: object, database_url: str
+) -> None:
+    first = await ask(api, "/name Ma")
+    labels = [b["text"] for b in buttons(first)]
+    assert {"♀ female", "♂ male", "✓ ⚥ any"} <= set(labels), labels
+    assert "🕰 any era" in labels and "👤 Full names" in labels
+
+    answer, second = await press_for_reply(api, first, api.find_button(first, "♀ female"))
+    assert "female" in answer["text"]
+    assert setting(database_url, ANN, "sex") == "f"
+    assert "♀ female" in second["text"] and len(names_in(second["text"])) == 8
+    assert all(n.startswith("Ma") for n in names_in(second["text"]))
+
+    _, third = await press_for_reply(api, second, api.find_button(second, "▶"))
+    assert setting(database_url, ANN, "era") == "1880"
+    assert "🕰 1880s" in third["text"] and "♀ female" in third["text"]
+
+    # the next /name follows the saved controls; "any" clears one
+    again = await ask(api, "/name")
+    assert "♀ female" in again["text"] and "🕰 1880s" in again["text"]
+    _, cleared = await press_for_reply(api, again, api.find_button(again, "⚥ any"))
+    assert setting(database_url, ANN, "sex") is None
+    assert "♀" not in cleared["text"].split("\n")[0]
+
+
+async def test_forged_control_buttons_change_nothing(
+    api: FakeBotApi, bot: object, database_url: str
+) -> None:
+    message = await ask(api, "/name")
+    generation = api.find_button(message, "🔄").split(":")[1]
+    for data in (
+        f"ctl:{generation}:sex:x",
+        f"ctl:{generation}:race:elf",  # English names have no race
+        f"ctl:{generation}:era:1875",
+        f"ctl:{generation}:full:7",
+        "ctl:999999:sex:f",
+        "ctl:1:sex",
+    ):
+        since = api.mark()
+        query_id = api.press_button(message, data, forged=True)
+        await api.wait_for_call("answerCallbackQuery", since=since)
+        assert api.callback_answers[query_id].get("show_alert"), data
+    assert setting(database_url, ANN, "sex") is None
+    assert setting(database_url, ANN, "race") is None
+    assert len(api.bot_messages(ANN)) == 1
+
+
+async def test_fullname_in_english(api: FakeBotApi, bot: object) -> None:
+    reply = await say(api, "/fullname Jo")
+    names = full_names_in(reply)
+    assert len(names) == 8, reply
+    assert all(len(parts) >= 2 and parts[0].startswith("Jo") for parts in names)
+    assert all(p[0].isupper() for parts in names for p in parts if p not in ("of", "the"))
+
+
+async def test_fullname_in_russian_agrees_with_sex(api: FakeBotApi, bot: object) -> None:
+    ivan = api.user(ANN, "Иван", language_code="ru")
+    await say(api, "/style ru", user=ivan)
+    message = await ask(api, "/fullname", user=ivan)
+    assert "Полные имена" in message["text"]
+    _, women = await press_for_reply(api, message, api.find_button(message, "♀ женские"))
+    parsed = full_names_in(women["text"])
+    assert len(parsed) == 8, women["text"]
+    for first, middle, last in parsed:
+        assert middle.endswith(("вна", "ична")), (first, middle, last)
+        assert not last.endswith(("ов", "ев", "ин", "ский")), (first, middle, last)
+    _, men = await press_for_reply(api, women, api.find_button(women, "♂ мужские"))
+    for _first, middle, last in full_names_in(men["text"]):
+        assert middle.endswith("ич") and not last.endswith(("ова", "ева", "ская"))
+
+
+async def test_fantasy_race_switch(api: FakeBotApi, bot: object, database_url: str) -> None:
+    await say(api, "/style fantasy")
+    message = await ask(api, "/name")
+    assert "🧝 any race" in [b["text"] for b in buttons(message)]
+    _, human = await press_for_reply(api, message, api.find_button(message, "▶"))
+    assert setting(database_url, ANN, "race") == "human"
+    assert "🧑 Human" in human["text"] and len(names_in(human["text"])) == 8
+    _, back = await press_for_reply(api, human, api.find_button(human, "◀"))
+    assert "🧑" not in back["text"].split("\n")[0]
+    assert setting(database_url, ANN, "race") is None
+
+
+async def test_prefixes_with_spaces_hyphens_apostrophes_and_accents(
+    api: FakeBotApi, bot: object
+) -> None:
+    for prefix in ("Mary Ann", "O'Br", "Anne-Ma", "Zoë"):
+        names = names_in(await say(api, f"/name {prefix}"))
+        assert names and all(n.startswith(prefix) and n != prefix for n in names), prefix
+    cyrillic = await say(api, "/name Петя")
+    assert "/style ru" in cyrillic  # a style that can write it is suggested
+    digits = await say(api, "/name 12")
+    assert "/style" not in digits and "letters" in digits
+
+
+async def test_inline_sex_marker(api: FakeBotApi, bot: object) -> None:
+    since = api.mark()
+    query_id = api.inline_query("f:Ma")
+    await api.wait_for_call("answerInlineQuery", since=since)
+    titles = [r["title"] for r in api.inline_answers[query_id]["results"]]
+    assert len(titles) == 10 and all(t.startswith("Ma") and t != "Ma" for t in titles)

@@ -1,0 +1,173 @@
+"""Conditional name models on tiny data: attributes steer, shapes hold, full names agree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ml.names.corpora import NameCorpus, NameRow, normalise_race, real_examples, split_of
+from ml.names.data import makemore_split
+from ml.names.full import sample_full_names
+from ml.names.model import CharRNN, ModelConfig, NameModel
+from ml.names.registry import style_accepting
+from ml.names.sample import PrefixError, Shape, sample_names
+from ml.names.train import TrainConfig, train_names
+
+# Women's names end in -a, men's in -o: a model that uses its sex input cannot miss it.
+FEMALE = "анна мария ольга елена дарья ирина алина вера нина зоя лариса марина полина".split()
+MALE = "иванко павло петро марко данило левко юрко богдано назаро остапо тарасо".split()
+SURNAMES = "иванов петров сидоров смирнов кузнецов попов волков коваленко шевчук мороз".split()
+
+
+def _corpus() -> NameCorpus:
+    schema = {"part": ["given", "family"], "sex": ["f", "m"]}
+    rows = [NameRow(n, (1, 1), 1.0) for n in FEMALE] + [NameRow(n, (1, 2), 1.0) for n in MALE]
+    rows += [NameRow(s, (2, 0), 1.0) for s in SURNAMES]
+    return NameCorpus(
+        style="ru",
+        attributes=schema,
+        train=rows,
+        val=rows[::3],
+        test=rows[1::3],
+        known_given=frozenset(FEMALE + MALE),
+        known_family=frozenset(SURNAMES),
+    )
+
+
+@pytest.fixture(scope="module")
+def russian(tmp_path_factory: pytest.TempPathFactory) -> NameModel:
+    out = tmp_path_factory.mktemp("cond") / "names-ru.pt"
+    config = TrainConfig(
+        style="ru",
+        hidden_size=64,
+        embedding_dim=24,
+        num_layers=1,
+        dropout=0.0,
+        batch_size=32,
+        learning_rate=1e-2,
+        warmup_steps=5,
+        draws_per_epoch=1600,
+        max_epochs=6,
+        patience=6,
+        eval_draws=200,
+        attribute_dropout=0.2,
+        seed=3,
+    )
+    metrics = train_names(_corpus(), out, config, show_progress=False)
+    assert "sex=f" in metrics["test_nll_by_attribute"]
+    return NameModel.load(out)
+
+
+def test_sex_attribute_steers_the_ending(russian: NameModel) -> None:
+    women = sample_names(russian, "", 30, 0.5, seed=1, attributes={"sex": "f"}, screen=None)
+    men = sample_names(russian, "", 30, 0.5, seed=1, attributes={"sex": "m"}, screen=None)
+    assert sum(n.text.endswith("а") or n.text.endswith("я") for n in women) >= 0.8 * len(women)
+    assert sum(n.text.endswith("о") for n in men) >= 0.8 * len(men)
+
+
+def test_family_part_gives_surnames(russian: NameModel) -> None:
+    surnames = sample_names(russian, "", 10, 0.5, seed=2, attributes={"part": "family"})
+    assert surnames and all(n.is_real == (n.text.lower() in SURNAMES) for n in surnames)
+    assert sum(n.text.lower() in SURNAMES for n in surnames) >= 3
+
+
+def test_bad_attribute_values_are_named() -> None:
+    config = ModelConfig(
+        vocab_size=5, hidden_size=8, embedding_dim=4, num_layers=1, attributes={"sex": ["f", "m"]}
+    )
+    net = CharRNN(config)
+    with pytest.raises(ValueError, match="sex must be one of"):
+        net.encode_attributes({"sex": "x"})
+    with pytest.raises(ValueError, match="unknown attribute"):
+        net.encode_attributes({"era": "1920"})
+    assert net.encode_attributes({"sex": "m"}).tolist() == [[2]]
+
+
+def test_full_russian_names_agree_with_sex(russian: NameModel) -> None:
+    women = sample_full_names(russian, "", 12, 0.6, seed=4, attributes={"sex": "f"})
+    assert women
+    for name in women:
+        _first, middle, last = (p.text for p in name.parts)
+        assert middle.endswith(("вна", "ична")), name.text
+        # a woman never gets a bare male -ов/-ин surname
+        assert not last.endswith(("ов", "ев", "ин")), name.text
+    men = sample_full_names(russian, "", 12, 0.6, seed=4, attributes={"sex": "m"})
+    for name in men:
+        assert name.parts[1].text.endswith("ич"), name.text
+        assert not name.parts[2].text.endswith(("ова", "ева", "ина")), name.text
+
+
+def test_shape_constraints_hold_or_come_back_short(russian: NameModel) -> None:
+    shaped = sample_names(russian, "", 8, 1.0, seed=5, shape=Shape(min_len=6, max_len=7))
+    assert shaped and all(6 <= len(n.text) <= 7 for n in shaped)
+    ending = sample_names(russian, "", 8, 1.0, seed=5, shape=Shape(ends_with="ина"))
+    assert ending and all(n.text.lower().endswith("ина") for n in ending)
+    assert len({n.text for n in ending}) == len(ending)
+    # nothing can be two letters long and start with a three-letter prefix
+    assert sample_names(russian, "Мар", 8, 1.0, seed=5, shape=Shape(max_len=2)) == []
+    with pytest.raises(ValueError):
+        Shape(min_len=5, max_len=3)
+
+
+def test_screen_removes_names(russian: NameModel) -> None:
+    names = sample_names(russian, "", 20, 1.0, seed=6, screen=lambda text: "а" in text.lower())
+    assert all("а" not in n.text.lower() for n in names)
+
+
+def test_prefixes_with_separators_and_diacritics(russian: NameModel) -> None:
+    double = sample_names(russian, "Анна-Ма", 5, 0.8, seed=7, screen=None)
+    assert double and all(n.text.startswith("Анна-Ма") for n in double)
+    spaced = sample_names(russian, "анна ма", 5, 0.8, seed=7, screen=None)
+    assert spaced and all(n.text.startswith("Анна Ма") for n in spaced)
+    with pytest.raises(PrefixError):
+        sample_names(russian, "-ма")
+    with pytest.raises(PrefixError) as refused:
+        sample_names(russian, "Ma")  # Latin letters: this style cannot write them
+    assert refused.value.unknown_chars == ["m", "a"]
+    assert style_accepting("Ma", {"ru": russian}) is None
+
+
+def test_makemore_split_leaves_the_global_rng_alone() -> None:
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    makemore_split([f"n{i}" for i in range(50)])
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_split_by_name_and_race_normalisation() -> None:
+    assert split_of("anna") == split_of("anna")
+    assert {split_of(f"name{i}") for i in range(400)} == {"train", "val", "test"}
+    assert normalise_race("Half-Elf") == "elf" and normalise_race("teifling") == "tiefling"
+    assert normalise_race("Half Orc") == "orc" and normalise_race("warforged") == "any"
+
+
+def test_real_examples_follow_controls(russian: NameModel) -> None:
+    examples = real_examples(_corpus())
+    assert set(examples) == {"sex=f", "sex=m"}
+    russian.examples = examples
+    assert set(russian.real_names_for({"sex": "f"})) == set(FEMALE)
+    assert set(russian.real_names_for({})) == set(FEMALE + MALE)
+
+
+def test_cli_json_has_text_and_real(russian: NameModel, tmp_path: Path) -> None:
+    russian.save(tmp_path / "names-ru.pt")
+    command = [sys.executable, "-m", "ml", "sample", "--style", "ru", "--checkpoint-dir"]
+    result = subprocess.run(
+        [*command, str(tmp_path), "--sex", "f", "--full", "-n", "3", "--seed", "1", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    items = json.loads(result.stdout.strip().splitlines()[-1])
+    assert items and all({"text", "real", "parts"} <= set(item) for item in items)
+    assert all(len(item["parts"]) == 3 for item in items)
+    refused = subprocess.run(
+        [*command, str(tmp_path), "--era", "1920"], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "no era control" in refused.stderr
