@@ -22,6 +22,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import inf
 
 import torch
 
@@ -30,6 +31,9 @@ from ml.names.obscenity import is_obscene
 from ml.names.vocab import BOS, EOS, normalize_name, title_case
 
 SEPARATORS = " -'’"
+# When a request is still short and the temperature is raised to find more names, a
+# continuation must stay plausible: mean loss per character at most this (real names ≈ 1.9).
+WIDENED_MAX_NLL = 2.6
 
 MIN_TEMPERATURE = 0.1
 MAX_TEMPERATURE = 2.0
@@ -182,7 +186,8 @@ def sample_names(
     longest = min(bundle.max_length, shape.max_len or bundle.max_length)
     if shown_len >= longest:
         return []
-    min_new = max(1, shape.min_len - shown_len)
+    # a name is longer than its required ending ("Mason" for -son, never "Son" alone)
+    min_new = max(1, shape.min_len - shown_len, len(suffix) + 1 - shown_len)
     budget = longest - shown_len
 
     generator = torch.Generator()
@@ -196,12 +201,19 @@ def sample_names(
 
     seen: set[str] = set()
     results: list[GeneratedName] = []
-    for _ in range(max_rounds):
+    for round_index in range(max_rounds):
         batch = max(2 * (count - len(results)), 16) if unique else count - len(results)
+        if unique and round_index >= 2:
+            # Still short after two rounds (a long prefix such as "Christopherso" has few
+            # likely endings): widen the search a little each round rather than give up.
+            grower.temperature = min(
+                MAX_TEMPERATURE, temperature * min(1.5, 1.25 ** (round_index - 1))
+            )
         if suffix_ids:
             continuations = grower.with_suffix(batch, budget, min_new, suffix_ids, count)
         else:
-            continuations = grower.free(batch, budget, min_new)
+            widened = grower.temperature > temperature
+            continuations = grower.free(batch, budget, min_new, WIDENED_MAX_NLL if widened else inf)
         for ids in continuations:
             tail = vocab.decode(ids)
             model_text = prepared.head + prepared.model_text + tail
@@ -249,25 +261,36 @@ class _Grower:
         conditions = None if self.conditions is None else self.conditions[:1].expand(batch, -1)
         return logits, expand_state(self.state, batch), conditions
 
-    def free(self, batch: int, budget: int, min_new: int) -> list[list[int]]:
+    def free(
+        self, batch: int, budget: int, min_new: int, max_nll: float = float("inf")
+    ) -> list[list[int]]:
         """``batch`` samples; the end token is masked before ``min_new`` characters, and rows
-        still going after ``budget`` characters are dropped (never cut short)."""
+        still going after ``budget`` characters are dropped (never cut short).
+
+        ``max_nll`` drops continuations whose mean loss per character (at temperature 1, end
+        token included) is above it: the guard when the temperature was raised to find more.
+        """
         logits, state, conditions = self._start(batch)
         rows = torch.empty(batch, 0, dtype=torch.long)
         done = torch.zeros(batch, dtype=torch.bool)
+        nll = torch.zeros(batch)
         for step in range(budget + 1):
             if step < min_new:
                 logits[:, EOS] = float("-inf")
             probs = torch.softmax(logits / self.temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
             nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
+            picked = torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
+            nll = nll - torch.where(done, torch.zeros_like(picked), picked)
             rows = torch.cat([rows, nxt[:, None]], dim=1)
             done |= nxt == EOS
             if bool(done.all()):
                 break
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
             logits = step_logits[:, -1, :]
-        return [rows[i].tolist() for i in range(batch) if bool(done[i])]
+        lengths = (rows != EOS).sum(dim=1) + 1
+        keep = done & (nll / lengths <= max_nll)
+        return [rows[i].tolist() for i in range(batch) if bool(keep[i])]
 
     def with_suffix(
         self, batch: int, budget: int, min_new: int, suffix: list[int], count: int
