@@ -25,7 +25,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/name <i>prefix</i>: names that start with the prefix (random without one); "
             "Mary Ann, Anne-Ma, O'Br and Zoë work too. Buttons under the answer switch "
             "♀ / ♂ / any, the era (English names, 1880s–2020s) or the race (fantasy), and "
-            "remember your choice\n"
+            "remember your choice. Shape: /name Ma..ella (ends with ella), /name ..son 5-7 "
+            "(5 to 7 letters), /name Jo 4 (exactly 4)\n"
             "/fullname <i>prefix</i>: first name and surname (Russian: with a patronymic, "
             "agreeing with the sex)\n"
             "/style [en|ru|fantasy]: the name style\n"
@@ -69,6 +70,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_full": "👤 Full names",
         "btn_single": "👤 First names only",
         "control_saved": "Saved: {value}. /name and /game follow it now.",
+        "shape_ends": "ending in “{ending}”",
+        "shape_letters_one": "{value} letter",
+        "shape_letters_other": "{value} letters",
+        "shape_range": "{low}–{high} letters",
+        "name_bad_shape": (
+            "Those lengths contradict each other. Examples: /name Ma 5-8 (5 to 8 letters), "
+            "/name ..son (ending in son), /name Ma..ella."
+        ),
         "names_short": "Only {found} distinct names came out; try a higher /temp.",
         "names_none": (
             "I couldn't invent a name from “{prefix}”. Try a shorter prefix or a higher /temp."
@@ -203,7 +212,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "<b>Namecraft</b> придумывает имена посимвольными RNN.\n\n"
             "/name <i>начало</i>: имена с этим началом (без него случайные); можно и "
             "«Анна-Ма», и «Mary Ann». Кнопки под ответом переключают ♀ / ♂ / любые, эпоху "
-            "(английские имена, 1880-е–2020-е) или расу (фэнтези) и запоминают выбор\n"
+            "(английские имена, 1880-е–2020-е) или расу (фэнтези) и запоминают выбор. Форма: "
+            "/name Ма..ша (кончается на «ша»), /name ..ов 5-7 (от 5 до 7 букв), /name Ан 4 "
+            "(ровно 4)\n"
             "/fullname <i>начало</i>: имя и фамилия (для русских имён ещё и отчество, "
             "согласованное по полу)\n"
             "/style [en|ru|fantasy]: стиль имён\n"
@@ -249,6 +260,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_full": "👤 Полные имена",
         "btn_single": "👤 Только имена",
         "control_saved": "Сохранено: {value}. /name и /game теперь учитывают это.",
+        "shape_ends": "на «{ending}»",
+        "shape_letters_one": "{value} буква",
+        "shape_letters_few": "{value} буквы",
+        "shape_letters_many": "{value} букв",
+        "shape_range": "{low}–{high} букв",
+        "name_bad_shape": (
+            "Такие длины противоречат друг другу. Примеры: /name Ма 5-8 (от 5 до 8 букв), "
+            "/name ..ова (имена на «ова»), /name Ма..ша."
+        ),
         "names_short": "Получилось только {found} разных имён; попробуйте /temp повыше.",
         "names_none": (
             "Не получилось придумать имя на «{prefix}». "
@@ -438,6 +458,22 @@ def control_label(lang: str, name: str, value: str) -> str:
     if name == "era":
         return f"🕰 {value}-е" if lang == "ru" else f"🕰 {value}s"
     return value
+
+
+def plural_form(lang: str, n: int) -> str:
+    """CLDR plural category: en one/other; ru one/few/many (1 буква, 2 буквы, 5 букв)."""
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return "few"
+        return "many"
+    return "one" if n == 1 else "other"
+
+
+def plural(lang: str, key: str, n: int, **values: object) -> str:
+    """``t`` for a sentence with a number in it: picks ``<key>_<category>``."""
+    return t(lang, f"{key}_{plural_form(lang, n)}", **values)
 
 
 def format_temperature(value: float) -> str:

@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 from bot.fake_api import FakeBotApi
+from bot.services.names import parse_query
+from bot.texts import plural_form
+from ml.names.sample import Shape
 from tests.conftest import say
 from tests.dbutil import rows
 
@@ -162,3 +165,37 @@ async def test_inline_sex_marker(api: FakeBotApi, bot: object) -> None:
     await api.wait_for_call("answerInlineQuery", since=since)
     titles = [r["title"] for r in api.inline_answers[query_id]["results"]]
     assert len(titles) == 10 and all(t.startswith("Ma") and t != "Ma" for t in titles)
+
+
+async def test_shape_words_in_name_and_more(api: FakeBotApi, bot: object) -> None:
+    first = await ask(api, "/name Ma..ella")
+    names = names_in(first["text"])
+    assert names and all(n.startswith("Ma") and n.endswith("ella") for n in names), first
+    assert "ending in “ella”" in first["text"]
+    _, again = await press_for_reply(api, first, api.find_button(first, "🔄"))
+    assert all(n.startswith("Ma") and n.endswith("ella") for n in names_in(again["text"]))
+    ranged = names_in(await say(api, "/name ..son 5-7"))
+    assert ranged and all(n.endswith("son") and 5 <= len(n) <= 7 for n in ranged)
+    exact = names_in(await say(api, "/name Jo 4"))
+    assert exact and all(len(n) == 4 and n.startswith("Jo") for n in exact)
+    assert "contradict" in await say(api, "/name Ma 9-3")
+    assert "/style ru" in await say(api, "/name ..ова")  # an ending this style cannot write
+
+
+def test_query_parsing_and_plural_forms() -> None:
+    query = parse_query("Mary Ann..e 5-9")
+    assert query.prefix == "Mary Ann" and query.shape == Shape(5, 9, "e")
+    assert parse_query(query.text) == query  # what an answer stores re-parses to itself
+    assert parse_query("Jo 4").shape == Shape(4, 4)
+    assert parse_query("..son").prefix == "" and parse_query("-6").shape == Shape(0, 6)
+    assert parse_query("Ma - x").prefix == "Ma - x"  # a lone hyphen is not a length
+    assert [plural_form("ru", n) for n in (1, 2, 5, 11, 21, 22, 112)] == [
+        "one",
+        "few",
+        "many",
+        "many",
+        "one",
+        "few",
+        "many",
+    ]
+    assert [plural_form("en", n) for n in (1, 2, 0)] == ["one", "other", "other"]

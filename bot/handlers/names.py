@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.common import caller, quote, reply, services
 from bot.handlers.favorites import MORE_DATA, names_keyboard, parse_ids
 from bot.services.names import NameBatch, NameRequestError
-from bot.texts import control_label, format_temperature, style_title, t
+from bot.texts import control_label, format_temperature, plural, style_title, t
 from ml.names.full import FullName
 
 CONTROL_DATA = re.compile(r"ctl:([0-9]{1,18}):(sex|era|race|full):([a-z0-9]{1,12})")
@@ -27,8 +27,17 @@ ANY = "any"
 
 
 def describe_controls(batch: NameBatch, lang: str) -> str:
-    """' · ♀ · 1920s' for the header: only the controls that shaped this answer."""
+    """' · ♀ · 1920s · …ella · 5–7 letters' for the header: what shaped this answer."""
     parts = [control_label(lang, name, value) for name, value in sorted(batch.attributes.items())]
+    shape = batch.shape
+    if shape.ends_with:
+        parts.append(t(lang, "shape_ends", ending=quote(shape.ends_with)))
+    if shape.min_len and shape.min_len == shape.max_len:
+        parts.append(plural(lang, "shape_letters", shape.min_len, value=shape.min_len))
+    elif shape.min_len or shape.max_len:
+        low = shape.min_len or 1
+        high = shape.max_len or "…"
+        parts.append(t(lang, "shape_range", low=low, high=high))
     return "".join(f" · {part}" for part in parts)
 
 
@@ -127,6 +136,8 @@ def explain_refusal(error: NameRequestError, lang: str, style: str) -> str:
         return t(lang, "name_too_long", limit=error.limit)
     if error.kind == "no_full":
         return t(lang, "name_no_full", style=style_title(lang, style))
+    if error.kind == "bad_shape":
+        return t(lang, "name_bad_shape")
     text = t(
         lang,
         "name_bad_chars",

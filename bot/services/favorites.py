@@ -56,7 +56,7 @@ class FavoritesService:
             chat_id,
             user_id,
             batch.style,
-            batch.prefix,
+            batch.query,
             batch.temperature,
             [name.text for name in batch.names],
             batch.attributes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,8 +14,10 @@ from ml.names.registry import STYLES, style_accepting
 from ml.names.sample import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
+    NO_SHAPE,
     GeneratedName,
     PrefixError,
+    Shape,
     check_prefix,
     sample_names,
 )
@@ -25,7 +28,8 @@ DEFAULT_COUNT = 8
 class NameRequestError(Exception):
     """A request we refuse, with what the user needs to fix it.
 
-    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``, ``no_full``.
+    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``, ``no_full``,
+    ``bad_shape`` (lengths that contradict each other).
     """
 
     def __init__(
@@ -44,6 +48,58 @@ class NameRequestError(Exception):
 
 
 @dataclass(frozen=True)
+class NameQuery:
+    """What follows /name: a prefix plus optional shape words.
+
+    ``Ma..ella`` = starts with Ma, ends with ella; ``..son`` = ends with son; ``5-8``, ``-6``,
+    ``7-`` or ``6`` = length in letters. Digits never occur in names, so a length cannot be
+    mistaken for a prefix.
+    """
+
+    prefix: str
+    shape: Shape = NO_SHAPE
+
+    @property
+    def text(self) -> str:
+        """The query as stored with an answer (re-parsed for 🔄 and the control buttons)."""
+        words = [self.prefix] if self.prefix else []
+        if self.shape.ends_with:
+            words = [f"{self.prefix}..{self.shape.ends_with}"]
+        low, high = self.shape.min_len, self.shape.max_len
+        if low and low == high:
+            words.append(str(low))
+        elif low or high:
+            words.append(f"{low or ''}-{high or ''}")
+        return " ".join(words)
+
+
+LENGTH_WORD = re.compile(r"(\d{1,2})?-(\d{1,2})?|(\d{1,2})")
+
+
+def parse_query(text: str) -> NameQuery:
+    """Split user text into prefix and shape; raises NameRequestError on impossible lengths."""
+    prefix_words, ends_with, low, high = [], "", 0, 0
+    for word in text.split():
+        length = LENGTH_WORD.fullmatch(word)
+        if length and length[3]:  # "6": exactly six letters
+            low = high = int(length[3])
+        elif length and word != "-":
+            low, high = int(length[1] or 0), int(length[2] or 0)
+        elif ".." in word:
+            head, _, ends_with = word.partition("..")
+            ends_with = ends_with.strip(".")
+            if head:
+                prefix_words.append(head)
+        else:
+            prefix_words.append(word)
+    try:
+        shape = Shape(min_len=low, max_len=high, ends_with=ends_with)
+    except ValueError as error:
+        raise NameRequestError("bad_shape") from error
+    return NameQuery(" ".join(prefix_words), shape)
+
+
+@dataclass(frozen=True)
 class NameBatch:
     style: str
     prefix: str  # as the user typed it, cleaned of extra spaces
@@ -51,6 +107,11 @@ class NameBatch:
     names: list[GeneratedName] | list[FullName]
     attributes: dict[str, str] = field(default_factory=dict)  # the controls that applied
     full: bool = False
+    shape: Shape = NO_SHAPE
+
+    @property
+    def query(self) -> str:
+        return NameQuery(self.prefix, self.shape).text
 
 
 def describe_char(ch: str) -> str:
@@ -95,8 +156,8 @@ class NameService:
     def has_full_names(self, style: str) -> bool:
         return style in self.models and supports_full_names(self.models[style])
 
-    def validate(self, style: str, prefix: str) -> str:
-        """The cleaned prefix, or NameRequestError saying what is wrong with it.
+    def validate(self, style: str, prefix: str, ends_with: str = "") -> str:
+        """The cleaned prefix, or NameRequestError saying what is wrong with it (or the ending).
 
         The rules themselves are ``ml.names.sample.check_prefix``'s; this only adds what a chat
         user needs: printable names for odd characters and a style that could write them.
@@ -106,6 +167,8 @@ class NameService:
         cleaned = unicodedata.normalize("NFC", " ".join(prefix.split()))
         try:
             check_prefix(self.models[style], cleaned)
+            if ends_with:
+                check_prefix(self.models[style], unicodedata.normalize("NFC", ends_with))
         except PrefixError as error:
             if not error.unknown_chars:
                 raise NameRequestError("too_long", limit=error.max_length) from error
@@ -126,8 +189,12 @@ class NameService:
         attributes: Mapping[str, str] | None = None,
         full: bool = False,
     ) -> NameBatch:
-        """Names (or full names) for a request; controls the style lacks are dropped."""
-        cleaned = self.validate(style, prefix)
+        """Names (or full names) for a request; controls the style lacks are dropped.
+
+        ``prefix`` is the user's text after the command, shape words included (see NameQuery).
+        """
+        query = parse_query(prefix)
+        cleaned = self.validate(style, query.prefix, query.shape.ends_with)
         if full and not self.has_full_names(style):
             raise NameRequestError("no_full")
         temperature = min(MAX_TEMPERATURE, max(MIN_TEMPERATURE, temperature))
@@ -141,5 +208,6 @@ class NameService:
             temperature,
             seed,
             attributes=chosen,
+            shape=query.shape,
         )
-        return NameBatch(style, cleaned, temperature, names, chosen, full)
+        return NameBatch(style, cleaned, temperature, names, chosen, full, query.shape)
