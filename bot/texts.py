@@ -78,7 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "Those lengths contradict each other. Examples: /name Ma 5-8 (5 to 8 letters), "
             "/name ..son (ending in son), /name Ma..ella."
         ),
-        "names_short": "Only {found} distinct names came out; try a higher /temp.",
+        "names_short_one": "Only {found} distinct name came out; try a higher /temp.",
+        "names_short_other": "Only {found} distinct names came out; try a higher /temp.",
         "names_none": (
             "I couldn't invent a name from “{prefix}”. Try a shorter prefix or a higher /temp."
         ),
@@ -114,7 +115,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "label_pos": "Positive",
         "label_neu": "Neutral",
         "label_neg": "Negative",
-        "review_truncated": (
+        "review_truncated_one": (
+            "The review is long ({tokens} token): I read its beginning and its end."
+        ),
+        "review_truncated_other": (
             "The review is long ({tokens} tokens): I read its beginning and its end."
         ),
         "review_usage": (
@@ -269,7 +273,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "Такие длины противоречат друг другу. Примеры: /name Ма 5-8 (от 5 до 8 букв), "
             "/name ..ова (имена на «ова»), /name Ма..ша."
         ),
-        "names_short": "Получилось только {found} разных имён; попробуйте /temp повыше.",
+        "names_short_one": "Получилось только {found} имя; попробуйте /temp повыше.",
+        "names_short_few": "Получилось только {found} разных имени; попробуйте /temp повыше.",
+        "names_short_many": "Получилось только {found} разных имён; попробуйте /temp повыше.",
         "names_none": (
             "Не получилось придумать имя на «{prefix}». "
             "Попробуйте начало покороче или /temp повыше."
@@ -306,7 +312,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "label_pos": "Положительный",
         "label_neu": "Нейтральный",
         "label_neg": "Отрицательный",
-        "review_truncated": "Отзыв длинный ({tokens} токенов): я прочитал начало и конец.",
+        "review_truncated_one": "Отзыв длинный ({tokens} токен): я прочитал начало и конец.",
+        "review_truncated_few": "Отзыв длинный ({tokens} токена): я прочитал начало и конец.",
+        "review_truncated_many": "Отзыв длинный ({tokens} токенов): я прочитал начало и конец.",
         "review_usage": (
             "Отправьте /review и текст отзыва или ответьте /review на сообщение. "
             "В личном чате просто пришлите текст."

@@ -11,9 +11,10 @@ import re
 from typing import Any
 
 from bot.fake_api import FakeBotApi
-from bot.services.names import parse_query
+from bot.handlers.names import format_names
+from bot.services.names import NameBatch, parse_query
 from bot.texts import plural_form
-from ml.names.sample import Shape
+from ml.names.sample import GeneratedName, Shape
 from tests.conftest import say
 from tests.dbutil import rows
 
@@ -199,3 +200,13 @@ def test_query_parsing_and_plural_forms() -> None:
         "many",
     ]
     assert [plural_form("en", n) for n in (1, 2, 0)] == ["one", "other", "other"]
+
+
+def test_short_answers_use_real_plurals() -> None:
+    """Issue 12 item 2: "Only 1 distinct names" / "1 разных имён" were wrong."""
+    one = NameBatch("en", "Xy", 1.0, [GeneratedName("Xyla", False)])
+    two = NameBatch("ru", "Ан", 1.0, [GeneratedName("Анна", True), GeneratedName("Аня", True)])
+    assert "Only 1 distinct name came out" in format_names(one, "en", requested=8)
+    assert "только 1 имя" in format_names(one, "ru", requested=8)
+    assert "только 2 разных имени" in format_names(two, "ru", requested=8)
+    assert "Only 2 distinct names" in format_names(two, "en", requested=8)

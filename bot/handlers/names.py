@@ -64,7 +64,7 @@ def format_names(batch: NameBatch, lang: str, requested: int) -> str:
     if batch.full:
         text += "\n\n" + t(lang, "fullnames_legend")
     if len(batch.names) < requested:
-        text += "\n\n" + t(lang, "names_short", found=len(batch.names))
+        text += "\n\n" + plural(lang, "names_short", len(batch.names), found=len(batch.names))
     return text
 
 

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, quote, reply, services
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
-from bot.texts import t
+from bot.texts import plural, t
 
 log = logging.getLogger(__name__)
 LABEL_EMOJI = {"pos": "😊", "neu": "😐", "neg": "😞"}
@@ -49,7 +49,7 @@ def format_verdict(verdict: ReviewVerdict, lang: str) -> str:
     elif reading.label == "neu" and reading.confidence >= UNSURE_BELOW:
         lines.append(t(lang, "review_no_strong_words"))
     if reading.truncated or verdict.cut_by_chars:
-        lines.append(t(lang, "review_truncated", tokens=reading.n_tokens))
+        lines.append(plural(lang, "review_truncated", reading.n_tokens, tokens=reading.n_tokens))
     return "\n".join(lines)
 
 
