@@ -10,10 +10,12 @@ import html
 import re
 from typing import Any
 
+from telegram.ext import Application, CommandHandler
+
 from bot.fake_api import FakeBotApi
 from bot.handlers.names import format_names
 from bot.services.names import NameBatch, parse_query
-from bot.texts import plural_form
+from bot.texts import plural_form, t
 from ml.names.sample import GeneratedName, Shape
 from tests.conftest import say
 from tests.dbutil import rows
@@ -210,3 +212,16 @@ def test_short_answers_use_real_plurals() -> None:
     assert "только 1 имя" in format_names(one, "ru", requested=8)
     assert "только 2 разных имени" in format_names(two, "ru", requested=8)
     assert "Only 2 distinct names" in format_names(two, "en", requested=8)
+
+
+async def test_apology_follows_the_chosen_language(api: FakeBotApi, bot: Application) -> None:
+    """Issue 12 item 3: the error reply used Telegram's language, not the one chosen."""
+
+    async def broken(update: object, context: object) -> None:
+        raise RuntimeError("a handler bug")
+
+    bot.add_handler(CommandHandler("boom", broken), group=-1)
+    english_client = api.user(ANN, "Ann", language_code="en")
+    await say(api, "/language ru", user=english_client)
+    apology = await say(api, "/boom", user=english_client)
+    assert apology == t("ru", "error")

@@ -56,6 +56,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = update.effective_user
     lang = pick_language(None, user.language_code if user else None)
+    if user is not None:
+        try:  # the language chosen with /language wins, unless the database is what failed
+            prefs = await services(context).settings.get(user.id)
+            lang = pick_language(prefs.language, user.language_code)
+        except Exception:
+            log.warning("could not read the user's language for the apology", exc_info=True)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(t(lang, "error"), show_alert=True)
