@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
+from bot.db.favorites import FavoriteRecord
 from bot.fake_api import FakeBotApi
+from bot.services.favorites import export_csv
 from tests.conftest import say
 from tests.dbutil import execute, rows
 
@@ -216,7 +218,8 @@ async def test_list_page_remove_and_export_round_trip(
     listing = await say(api, "/fav")
     page_one = api.bot_messages(ANN)[-1]
     assert "1 of 2" in listing and f"({len(saved)})" in listing
-    assert listed_names(listing) == saved[:8]
+    newest_first = saved[::-1]
+    assert listed_names(listing) == newest_first[:8]
     delete_buttons = [b for b in buttons(page_one) if b["text"].startswith("🗑")]
     assert len(delete_buttons) == 8
     assert all(re.fullmatch(r"favdel:\d+:0", b["callback_data"]) for b in delete_buttons)
@@ -225,13 +228,13 @@ async def test_list_page_remove_and_export_round_trip(
     api.press_button(page_one, api.find_button(page_one, "▶"))
     await api.wait_for_call("editMessageText", since=since)
     page_two = api.bot_messages(ANN)[-1]
-    assert "2 of 2" in page_two["text"] and listed_names(page_two["text"]) == saved[8:]
+    assert "2 of 2" in page_two["text"] and listed_names(page_two["text"]) == newest_first[8:]
     assert api.find_button(page_two, "◀")
 
-    # remove the second saved name from page one of a fresh /favourites list
+    # remove the second newest name from page one of a fresh /favourites list
     await say(api, "/favourites")
     listing = api.bot_messages(ANN)[-1]
-    victim = saved[1]
+    victim = newest_first[1]
     answer = await press(
         api, listing, exact_button(api, listing, f"🗑 {victim}"), wait_for="editMessageText"
     )
@@ -246,10 +249,11 @@ async def test_list_page_remove_and_export_round_trip(
     await wait_documents(api, 2)
     txt, table = api.documents[-2], api.documents[-1]
     assert txt["filename"].endswith(".txt") and table["filename"].endswith(".csv")
-    assert txt["content"].decode("utf-8").splitlines() == remaining
-    parsed = list(csv.reader(io.StringIO(table["content"].decode("utf-8"))))
+    assert txt["content"].decode("utf-8").splitlines() == remaining[::-1]
+    assert table["content"].startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8
+    parsed = list(csv.reader(io.StringIO(table["content"].decode("utf-8-sig"))))
     assert parsed[0] == ["name", "style", "prefix", "saved_at"]
-    assert [r[0] for r in parsed[1:]] == remaining
+    assert [r[0] for r in parsed[1:]] == remaining[::-1]
     assert {r[1] for r in parsed[1:]} == {"en"}
     assert {r[2] for r in parsed[1:]} == {"Ser", ""}
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", r[3]) for r in parsed[1:])
@@ -377,3 +381,15 @@ async def test_answers_older_than_the_ttl_are_pruned_at_start_up(
     async with bot_runner() as app:
         assert rows(database_url, "SELECT id FROM name_generations") == []
         assert app.job_queue is not None and app.job_queue.get_jobs_by_name("prune")
+
+
+def test_csv_cells_cannot_become_formulas() -> None:
+    """Issue 12 item 10: a name starting with = + - @ must stay text in a spreadsheet."""
+    saved = datetime(2026, 11, 23, tzinfo=UTC)
+    items = [
+        FavoriteRecord(1, ANN, name, "en", "=1+1", saved)
+        for name in ('=HYPERLINK("x")', "-Ann", "+Bo", "@Cy", "Zoë")
+    ]
+    rows_ = list(csv.reader(io.StringIO(export_csv(items).decode("utf-8-sig"))))[1:]
+    assert [r[0] for r in rows_] == ['\'=HYPERLINK("x")', "'-Ann", "'+Bo", "'@Cy", "Zoë"]
+    assert {r[2] for r in rows_} == {"'=1+1"}

@@ -128,12 +128,12 @@ class FavoritesRepository:
     async def page(
         self, user_id: int, offset: int = 0, limit: int | None = None
     ) -> list[FavoriteRecord]:
-        """The user's favourites, oldest first; without ``limit``, all of them (export)."""
+        """The user's favourites, newest first; without ``limit``, all of them (export)."""
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Favorite)
                 .where(Favorite.user_id == user_id)
-                .order_by(Favorite.created_at, Favorite.id)
+                .order_by(Favorite.created_at.desc(), Favorite.id.desc())
                 .offset(offset)
                 .limit(limit)
             )

@@ -99,16 +99,32 @@ class FavoritesService:
 
 
 def export_txt(items: list[FavoriteRecord]) -> bytes:
-    """One name per line, oldest first: easy to paste anywhere."""
+    """One name per line, newest first (as /favorites lists them): easy to paste anywhere."""
     return "".join(f"{item.name}\n" for item in items).encode("utf-8")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will show as text: '=HYPERLINK(…)' or '-Ann' get a leading "'".
+
+    (OWASP's advice against CSV injection; the apostrophe is hidden by Excel and LibreOffice.)
+    """
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 def export_csv(items: list[FavoriteRecord]) -> bytes:
-    """name, style, prefix, saved_at (ISO 8601, UTC); plain UTF-8 without a BOM."""
+    """name, style, prefix, saved_at (ISO 8601, UTC), newest first.
+
+    UTF-8 with a BOM, so Excel opens Cyrillic and ë correctly instead of guessing a codepage.
+    """
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for item in items:
         saved_at = item.saved_at.replace(microsecond=0).isoformat()
-        writer.writerow([item.name, item.style, item.prefix, saved_at])
-    return buffer.getvalue().encode("utf-8")
+        writer.writerow(
+            [spreadsheet_safe(item.name), item.style, spreadsheet_safe(item.prefix), saved_at]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
