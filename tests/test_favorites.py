@@ -113,13 +113,20 @@ async def test_in_a_group_the_presser_saves_to_their_own_list(
     message = await ask_names(api, "/name Mar", chat_id=-100, user=ann, chat_type="group")
     first = names_in(message["text"])[0]
     data = exact_button(api, message, f"⭐ {first}")
-    await press(api, message, data, wait_for="editMessageReplyMarkup", user=bo)
+    since = api.mark()
+    toast = await press(api, message, data, wait_for="answerCallbackQuery", user=bo)
+    assert first in toast["text"] and not toast.get("show_alert")
     assert favorites_of(database_url, 2002) == [first]
     assert favorites_of(database_url, ANN) == []
-    # Ann can still save the same shown name to her own list (button keeps its data)
-    answer = await press(api, message, data, wait_for="answerCallbackQuery", user=ann)
+    # Bo's save is his alone: the shared message still shows ⭐, not ✅, to everybody
+    # (issue 12 item 6)
+    assert not [c for c in api.calls[since:] if c["method"].startswith("editMessage")]
+    assert exact_button(api, message, f"⭐ {first}") == data
+    # Ann's own save marks her answer
+    answer = await press(api, message, data, wait_for="editMessageReplyMarkup", user=ann)
     assert not answer.get("show_alert")
     assert favorites_of(database_url, ANN) == [first]
+    assert exact_button(api, message, f"✅ {first}") == data
 
 
 async def test_forged_and_stale_buttons_get_an_alert_and_change_nothing(

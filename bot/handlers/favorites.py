@@ -101,6 +101,10 @@ async def favorite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     key = "fav_saved" if result.status is SaveStatus.SAVED else "fav_already"
     await query.answer(t(who.lang, key, name=result.name))
     message = query.message
+    # ✅ on the shared message speaks for the person who asked; anyone else's save is
+    # confirmed by the toast above only, so a group never sees someone else's save as theirs
+    if result.asked_by != who.prefs.user_id:
+        return
     if isinstance(message, Message) and message.reply_markup is not None:
         markup = mark_saved(message.reply_markup, query.data or "")
         if markup is not None:

@@ -34,6 +34,7 @@ class SaveStatus(Enum):
 class SaveResult:
     status: SaveStatus
     name: str = ""
+    asked_by: int = 0  # who asked for the answer the name came from (0 when invalid)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class FavoritesService:
             return SaveResult(SaveStatus.INVALID)
         name = record.names[index]
         added = await self.repo.add_favorite(user_id, name, record.style, record.prefix, record.id)
-        return SaveResult(SaveStatus.SAVED if added else SaveStatus.ALREADY, name)
+        return SaveResult(SaveStatus.SAVED if added else SaveStatus.ALREADY, name, record.user_id)
 
     async def page(self, user_id: int, page: int) -> FavoritesPage:
         """One page of the list; a page past the end (after deletions) shows the last one."""
