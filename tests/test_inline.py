@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -49,13 +50,18 @@ async def test_user_style_is_used(api: FakeBotApi, bot: object) -> None:
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("🙂", "🙂"), ("S" * 200, "too long"), ("Сер", "/style ru"), ("a<b>", "&lt;")],
+    [("🙂", "letters"), ("S" * 200, "too long"), ("Сер", "/style ru"), ("a1b", "letters")],
 )
-async def test_bad_query_gets_one_explanatory_article(
+async def test_bad_query_offers_nothing_to_send_and_explains_privately(
     api: FakeBotApi, bot: object, query: str, expected: str
 ) -> None:
-    results = (await inline(api, query))["results"]
-    assert len(results) == 1
-    (article,) = results
-    assert article["type"] == "article" and article["title"] and article["description"]
-    assert expected in article["input_message_content"]["message_text"]
+    """Issue 12 item 7: an explanation must not be something one can post into a chat."""
+    answer = await inline(api, query)
+    assert answer["results"] == []
+    button = answer["button"]
+    assert "tap" in button["text"] and re.fullmatch(
+        r"why-[A-Za-z0-9_-]{1,60}", button["start_parameter"]
+    )
+    # the button opens a private chat with "/start <parameter>": the reason is told there
+    explanation = await say(api, f"/start {button['start_parameter']}")
+    assert expected in explanation and "@username" in explanation

@@ -9,6 +9,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, reply, services
+from bot.handlers.inline import refusal_from_parameter
+from bot.handlers.names import explain_refusal
 from bot.texts import format_temperature, pick_language, style_title, t
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,12 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     who = await caller(update, context)
     user = update.effective_user
     style = services(context).names.resolve_style(who.prefs.style, who.lang)
+    # "/start why-…" arrives from the button of a refused inline query: explain it here
+    refusal = refusal_from_parameter(context.args[0]) if context.args else None
+    if refusal is not None:
+        reason = explain_refusal(refusal, who.lang, style)
+        await reply(update, f"{reason}\n\n{t(who.lang, 'inline_help')}")
+        return
     await reply(
         update,
         t(

@@ -5,12 +5,16 @@ from __future__ import annotations
 import html
 import re
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import caller, quote, services
-from bot.handlers.names import explain_refusal
 from bot.services.names import NameRequestError
 from bot.texts import style_title, t
 
@@ -30,6 +34,30 @@ def split_marker(query: str) -> tuple[str | None, str]:
     if match is None:
         return None, query
     return MARKER_SEX[(match[1] or match[2]).lower()], match[3]
+
+
+REFUSAL_PREFIX = "why-"
+
+
+def refusal_parameter(error: NameRequestError) -> str:
+    """/start parameter naming why a query was refused: 'why-bad_chars-ru', 'why-too_long-15'.
+
+    Deep-link parameters allow only A–Z a–z 0–9 _ -, so the characters themselves stay out.
+    """
+    detail = error.suggested_style or (str(error.limit) if error.limit else "")
+    return f"{REFUSAL_PREFIX}{error.kind}" + (f"-{detail}" if detail else "")
+
+
+def refusal_from_parameter(parameter: str) -> NameRequestError | None:
+    """The refusal a /start parameter describes, or None when it is not one of ours."""
+    if not parameter.startswith(REFUSAL_PREFIX):
+        return None
+    kind, _, detail = parameter[len(REFUSAL_PREFIX) :].partition("-")
+    if kind not in ("too_long", "bad_chars", "bad_shape", "no_full", "unknown_style"):
+        return None
+    if kind == "too_long":
+        return NameRequestError(kind, limit=int(detail) if detail.isdigit() else 0)
+    return NameRequestError(kind, suggested_style=detail if detail.isalpha() else None)
 
 
 def plain(text: str) -> str:
@@ -53,17 +81,18 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             style, prefix, who.prefs.temperature, count=INLINE_COUNT, attributes=controls
         )
     except NameRequestError as error:
-        explanation = explain_refusal(error, who.lang, style)
-        results = [
-            InlineQueryResultArticle(
-                id="refused",
-                title=t(who.lang, "inline_bad_title"),
-                description=plain(explanation)[:200],
-                input_message_content=InputTextMessageContent(
-                    explanation, parse_mode=ParseMode.HTML
-                ),
-            )
-        ]
+        # No article to tap (it would post an error into someone else's chat): a button above
+        # the (empty) results opens a private chat with the bot, which explains there.
+        await query.answer(
+            [],
+            cache_time=INLINE_CACHE_SECONDS,
+            is_personal=True,
+            button=InlineQueryResultsButton(
+                text=t(who.lang, "inline_bad_button"),
+                start_parameter=refusal_parameter(error),
+            ),
+        )
+        return
     else:
         if batch.names:
             title_style = style_title(who.lang, batch.style)

@@ -140,7 +140,7 @@ def explain_refusal(error: NameRequestError, lang: str, style: str) -> str:
         return t(lang, "name_bad_shape")
     text = t(
         lang,
-        "name_bad_chars",
+        "name_bad_chars" if error.chars else "name_bad_chars_some",
         style=style_title(lang, style),
         chars=" ".join(html.escape(c) for c in error.chars),
     )
