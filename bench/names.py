@@ -11,6 +11,7 @@ Prints one table per measure and, last, one JSON line. Every number is measured 
   real names by sex; the share of names generated for "f" / "m" at t=1.0 that it reads as the
   requested sex. Baselines side by side: the classifier's own accuracy on held-out real names
   (the ceiling) and the same share for names generated with sex = any (what no control gives).
+* race control (fantasy): the same with a classifier over the eight races.
 * realism: the same kind of classifier trained to tell held-out real names from generated ones
   (5-fold cross-validated accuracy; 50% = indistinguishable, lower is better for us).
 * obscene: names the obscenity filter flags among ``--samples`` raw samples per style, and
@@ -60,21 +61,55 @@ def char_classifier() -> tuple[TfidfVectorizer, LogisticRegression]:
     )
 
 
-def sex_examples(corpus: NameCorpus) -> tuple[list[str], list[str]]:
-    """(names, sex) of real given names whose sex is known and unambiguous in the corpus."""
-    sex_index = list(corpus.attributes).index("sex")
+def labelled_examples(corpus: NameCorpus, control: str) -> tuple[list[str], list[str]]:
+    """(names, value) of real given names whose ``control`` is known and unambiguous."""
+    index = list(corpus.attributes).index(control)
     part_index = list(corpus.attributes).index("part")
     seen: dict[str, set[int]] = {}
     for row in (*corpus.train, *corpus.val, *corpus.test):
-        if row.attributes[part_index] == 1 and row.attributes[sex_index]:
-            seen.setdefault(row.text, set()).add(row.attributes[sex_index])
+        if row.attributes[part_index] == 1 and row.attributes[index]:
+            seen.setdefault(row.text, set()).add(row.attributes[index])
     names = sorted(n for n, s in seen.items() if len(s) == 1)
-    values = corpus.attributes["sex"]
+    values = corpus.attributes[control]
     return names, [values[next(iter(seen[n])) - 1] for n in names]
 
 
+def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
+    """Like sex control, for fantasy races (8 classes; the ceiling is low: crowd labels)."""
+    names, races = labelled_examples(corpus, "race")
+    order = list(range(len(names)))
+    random.Random(0).shuffle(order)
+    cut = len(order) * 9 // 10
+    vectorizer, classifier = char_classifier()
+    classifier.fit(
+        vectorizer.fit_transform([names[i] for i in order[:cut]]), [races[i] for i in order[:cut]]
+    )
+    held = order[cut:]
+    ceiling = float(
+        np.mean(
+            classifier.predict(vectorizer.transform([names[i] for i in held]))
+            == np.array([races[i] for i in held])
+        )
+    )
+    agree = []
+    for race in corpus.attributes["race"]:
+        generated = sample_names(
+            bundle, "", samples // 4, 1.0, seed=5, unique=False, attributes={"race": race}
+        )
+        pred = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in generated]))
+        agree.append(float(np.mean(pred == race)))
+    anyone = sample_names(bundle, "", samples, 1.0, seed=6, unique=False)
+    pred_any = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in anyone]))
+    by_chance = float(np.mean([np.mean(pred_any == race) for race in corpus.attributes["race"]]))
+    return {
+        "classifier_accuracy_real": round(100 * ceiling, 2),
+        "agree_mean": round(100 * statistics.mean(agree), 2),
+        "agree_any_mean": round(100 * by_chance, 2),
+    }
+
+
 def sex_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
-    names, sexes = sex_examples(corpus)
+    names, sexes = labelled_examples(corpus, "sex")
     order = list(range(len(names)))
     random.Random(0).shuffle(order)
     cut = len(order) * 9 // 10
@@ -180,6 +215,8 @@ def main() -> None:
         }
         if style in SEX_STYLES:
             row["sex_control"] = sex_control(bundle, corpus, args.classifier_samples)
+        if "race" in corpus.attributes:
+            row["race_control"] = race_control(bundle, corpus, args.classifier_samples)
         row["realism_accuracy"] = realism(bundle, corpus, args.classifier_samples)
         before, after, examples = obscene_counts(bundle, args.samples)
         row.update(obscene_raw=before, obscene_shown=after, obscene_examples=examples)
@@ -202,6 +239,13 @@ def main() -> None:
                 f"{style:6} {sc['agree_f']:>6} {sc['agree_m']:>6} {sc['agree_mean']:>6} | "
                 f"{sc['classifier_accuracy_real']:>14} {sc['female_share_any']:>6}"
             )
+    rc = report.get("fantasy", {}).get("race_control")
+    if isinstance(rc, dict):
+        print(
+            "\nRace control (fantasy, 8 races): generated names read as the requested race "
+            f"{rc['agree_mean']}% | real held-out names {rc['classifier_accuracy_real']}% "
+            f"(ceiling) | race = any {rc['agree_any_mean']}% (no control = chance)"
+        )
     print("\nRealism (real-vs-generated classifier accuracy %, 50 = indistinguishable)")
     print("Obscene names in raw samples → shown after the filter (target 0), and latency")
     print(f"{'style':9} {'realism':>8} {'obscene':>8} {'shown':>6} {'p50 ms':>7} {'p99 ms':>7}")

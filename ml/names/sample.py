@@ -31,6 +31,9 @@ from ml.names.obscenity import is_obscene
 from ml.names.vocab import BOS, EOS, normalize_name, title_case
 
 SEPARATORS = " -'’"
+# Rows drawn per round for ``count`` missing unique names: common names repeat (they are drawn
+# by damped frequency), so a round oversamples; more rounds cost more than wider ones.
+BATCH_MULT, BATCH_FLOOR = 3, 24
 # When a request is still short and the temperature is raised to find more names, a
 # continuation must stay plausible: mean loss per character at most this (real names ≈ 1.9).
 WIDENED_MAX_NLL = 2.6
@@ -202,7 +205,8 @@ def sample_names(
     seen: set[str] = set()
     results: list[GeneratedName] = []
     for round_index in range(max_rounds):
-        batch = max(2 * (count - len(results)), 16) if unique else count - len(results)
+        missing = count - len(results)
+        batch = max(BATCH_MULT * missing, BATCH_FLOOR) if unique else missing
         if unique and round_index >= 2:
             # Still short after two rounds (a long prefix such as "Christopherso" has few
             # likely endings): widen the search a little each round rather than give up.
