@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ml.names.full import FullName, sample_full_names, supports_full_names
+from ml.names.full import FullName, sample_full_names
 from ml.names.model import NameModel
 from ml.names.registry import STYLES, style_accepting
 from ml.names.sample import (
@@ -154,7 +154,7 @@ class NameService:
         return {k: v for k, v in wanted.items() if v in offered.get(k, [])}
 
     def has_full_names(self, style: str) -> bool:
-        return style in self.models and supports_full_names(self.models[style])
+        return style in self.models and self.models[style].has_family_part()
 
     def validate(self, style: str, prefix: str, ends_with: str = "") -> str:
         """The cleaned prefix, or NameRequestError saying what is wrong with it (or the ending).

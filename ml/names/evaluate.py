@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ml.names.corpora import NameCorpus, NameRow
 from ml.names.data import encode_attributes, encode_batch, makemore_split, read_names
-from ml.names.model import CharRNN, NameModel
+from ml.names.model import PART, CharRNN, NameModel
 from ml.names.sample import sample_names
 from ml.names.vocab import PAD, CharVocab, normalize_name
 
@@ -49,6 +49,12 @@ def mean_nll(
     return total / count
 
 
+# How a conditional corpus's held-out names are scored, by the trainer and by eval-names alike:
+# a fixed draw of EVAL_DRAWS rows by weight, seeded per split.
+EVAL_DRAWS = 6000
+VAL_SEED, TEST_SEED = 1, 2
+
+
 def draw_rows(rows: Sequence[NameRow], n: int, seed: int = 0) -> list[NameRow]:
     """``n`` rows drawn by weight with replacement: a held-out set as the trainer samples it.
 
@@ -79,7 +85,7 @@ def nll_by_attribute(model: CharRNN, rows: Sequence[NameRow], vocab: CharVocab) 
     if not schema:
         return out
     names = list(schema)
-    keep_part = names.index("part") if "part" in names else -1
+    keep_part = names.index(PART) if PART in names else -1
     anonymous = [
         NameRow(r.text, tuple(v if i == keep_part else 0 for i, v in enumerate(r.attributes)), 1)
         for r in rows
@@ -132,7 +138,7 @@ def evaluate_checkpoint(
 
 
 def evaluate_corpus_checkpoint(
-    checkpoint: str | Path, corpus: NameCorpus, samples: int = 1000, eval_draws: int = 6000
+    checkpoint: str | Path, corpus: NameCorpus, samples: int = 1000, eval_draws: int = EVAL_DRAWS
 ) -> dict[str, object]:
     """``eval-names --corpus``: the held-out NLL of a conditional model, per attribute.
 
@@ -141,7 +147,7 @@ def evaluate_corpus_checkpoint(
     no list of the corpus.
     """
     bundle = NameModel.load(checkpoint)
-    test_rows = draw_rows(corpus.test, eval_draws, seed=2)
+    test_rows = draw_rows(corpus.test, eval_draws, seed=TEST_SEED)
     generated = sample_names(bundle, "", samples, temperature=1.0, seed=0, unique=False)
     novel = sum(1 for g in generated if normalize_name(g.text) not in corpus.known_given)
     by_attribute = nll_by_attribute(bundle.model, test_rows, bundle.vocab)

@@ -47,10 +47,6 @@ class FullName:
         return all(part.is_real for part in self.parts)
 
 
-def supports_full_names(bundle: NameModel) -> bool:
-    return bundle.has_family_part()
-
-
 def sample_full_names(
     bundle: NameModel,
     prefix: str = "",
@@ -66,7 +62,7 @@ def sample_full_names(
 
     Raises ValueError when the style has no surname part, PrefixError like ``sample_names``.
     """
-    if not supports_full_names(bundle):
+    if not bundle.has_family_part():
         raise ValueError(f"the {bundle.style!r} style has no surnames")
     rng = random.Random(seed if seed is not None else secrets.randbits(63))
     chosen = {k: v for k, v in (attributes or {}).items() if k != PART}

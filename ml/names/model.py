@@ -103,8 +103,8 @@ class CharRNN(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def encode_attributes(self, chosen: dict[str, str], batch: int = 1) -> torch.Tensor | None:
-        """Row indices for ``chosen`` ({"sex": "f"}; missing or "any" → 0), repeated ``batch``×.
+    def encode_attributes(self, chosen: dict[str, str]) -> torch.Tensor | None:
+        """Row indices for ``chosen`` ({"sex": "f"}; missing or "any" → 0), shape (1, n).
 
         Raises ValueError naming the attribute and its allowed values on an unknown one.
         """
@@ -125,7 +125,7 @@ class CharRNN(nn.Module):
                 row.append(values.index(value) + 1)
             else:
                 raise ValueError(f"{name} must be one of {[ANY, *values]}, not {value!r}")
-        return torch.tensor([row], dtype=torch.long).expand(batch, -1)
+        return torch.tensor([row], dtype=torch.long)
 
 
 def expand_state(state: Any, batch: int) -> Any:

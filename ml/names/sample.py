@@ -144,7 +144,7 @@ def _is_real(bundle: NameModel, text: str, part: str) -> bool:
     if text in known:
         return True
     pieces = [p for p in text.replace("-", " ").replace("'", " ").split() if len(p) > 1]
-    return bool(pieces) and len(pieces) > 1 and all(p in known for p in pieces)
+    return len(pieces) > 1 and all(p in known for p in pieces)
 
 
 @torch.inference_mode()
@@ -262,12 +262,10 @@ class _Grower:
 
     def _start(self, batch: int) -> tuple[torch.Tensor, object, torch.Tensor | None]:
         logits = self.first_logits.expand(batch, -1).clone()
-        conditions = None if self.conditions is None else self.conditions[:1].expand(batch, -1)
+        conditions = None if self.conditions is None else self.conditions.expand(batch, -1)
         return logits, expand_state(self.state, batch), conditions
 
-    def free(
-        self, batch: int, budget: int, min_new: int, max_nll: float = float("inf")
-    ) -> list[list[int]]:
+    def free(self, batch: int, budget: int, min_new: int, max_nll: float = inf) -> list[list[int]]:
         """``batch`` samples; the end token is masked before ``min_new`` characters, and rows
         still going after ``budget`` characters are dropped (never cut short).
 
@@ -277,6 +275,7 @@ class _Grower:
         logits, state, conditions = self._start(batch)
         rows = torch.empty(batch, 0, dtype=torch.long)
         done = torch.zeros(batch, dtype=torch.bool)
+        guarded = max_nll < inf  # the loss is only tracked when something is judged on it
         nll = torch.zeros(batch)
         for step in range(budget + 1):
             if step < min_new:
@@ -284,16 +283,19 @@ class _Grower:
             probs = torch.softmax(logits / self.temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
             nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
-            picked = torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
-            nll = nll - torch.where(done, torch.zeros_like(picked), picked)
+            if guarded:
+                picked = torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
+                nll = nll - torch.where(done, torch.zeros_like(picked), picked)
             rows = torch.cat([rows, nxt[:, None]], dim=1)
             done |= nxt == EOS
             if bool(done.all()):
                 break
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
             logits = step_logits[:, -1, :]
-        lengths = (rows != EOS).sum(dim=1) + 1
-        keep = done & (nll / lengths <= max_nll)
+        keep = done
+        if guarded:
+            lengths = (rows != EOS).sum(dim=1) + 1
+            keep = keep & (nll / lengths <= max_nll)
         return [rows[i].tolist() for i in range(batch) if bool(keep[i])]
 
     def with_suffix(

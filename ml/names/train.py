@@ -32,7 +32,14 @@ from ml.names.data import (
     makemore_split,
     read_names,
 )
-from ml.names.evaluate import draw_rows, nll_by_attribute, rows_nll
+from ml.names.evaluate import (
+    EVAL_DRAWS,
+    TEST_SEED,
+    VAL_SEED,
+    draw_rows,
+    nll_by_attribute,
+    rows_nll,
+)
 from ml.names.model import PART, CharRNN, ModelConfig, NameModel
 from ml.names.vocab import PAD, CharVocab
 
@@ -58,7 +65,7 @@ class TrainConfig:
     draws_per_epoch: int = 200_000  # conditional corpora: rows drawn per "epoch"
     attribute_dropout: float = 0.2  # chance each attribute is shown as "any" in training
     condition_state: bool = True  # attributes also set the initial hidden state
-    eval_draws: int = 6000  # conditional corpora: rows drawn (by weight) to score val/test
+    eval_draws: int = EVAL_DRAWS  # conditional corpora: rows drawn (by weight) to score val/test
     seed: int = 1337
     threads: int = 0  # 0 = leave torch's default
 
@@ -98,8 +105,8 @@ def train_names(
     # What validation and test scores are computed on: every row of a plain list, or a fixed
     # draw by weight from a conditional corpus (names as often as the sampler should give them).
     if corpus.weighted:
-        val_rows = draw_rows(corpus.val, config.eval_draws, seed=1)
-        test_rows = draw_rows(corpus.test, config.eval_draws, seed=2)
+        val_rows = draw_rows(corpus.val, config.eval_draws, seed=VAL_SEED)
+        test_rows = draw_rows(corpus.test, config.eval_draws, seed=TEST_SEED)
     else:
         val_rows, test_rows = corpus.val, corpus.test
 
