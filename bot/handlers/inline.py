@@ -53,7 +53,7 @@ def refusal_from_parameter(parameter: str) -> NameRequestError | None:
     if not parameter.startswith(REFUSAL_PREFIX):
         return None
     kind, _, detail = parameter[len(REFUSAL_PREFIX) :].partition("-")
-    if kind not in ("too_long", "bad_chars", "bad_shape", "no_full", "unknown_style"):
+    if kind not in NameRequestError.KINDS:
         return None
     if kind == "too_long":
         return NameRequestError(kind, limit=int(detail) if detail.isdigit() else 0)

@@ -16,14 +16,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.db.favorites import GenerationRecord
 from bot.handlers.common import caller, quote, reply, services
 from bot.handlers.favorites import MORE_DATA, names_keyboard, parse_ids
 from bot.services.names import NameBatch, NameRequestError
 from bot.texts import control_label, format_temperature, plural, style_title, t
 from ml.names.full import FullName
+from ml.names.model import ANY
+from ml.names.sample import GeneratedName
 
 CONTROL_DATA = re.compile(r"ctl:([0-9]{1,18}):(sex|era|race|full):([a-z0-9]{1,12})")
-ANY = "any"
 
 
 def describe_controls(batch: NameBatch, lang: str) -> str:
@@ -41,11 +43,11 @@ def describe_controls(batch: NameBatch, lang: str) -> str:
     return "".join(f" · {part}" for part in parts)
 
 
-def format_name_line(name: object) -> str:
+def format_name_line(name: GeneratedName | FullName) -> str:
+    """📖/✨ before a name; a full name marks each invented part with ✨ after it."""
     if isinstance(name, FullName):
         parts = [html.escape(p.text) + ("" if p.is_real else "✨") for p in name.parts]
         return "👤 " + " ".join(parts)
-    assert hasattr(name, "text") and hasattr(name, "is_real")
     return f"{'📖' if name.is_real else '✨'} {html.escape(name.text)}"
 
 
@@ -186,12 +188,19 @@ async def _send_fresh(
     context: ContextTypes.DEFAULT_TYPE,
     message: Message,
     lang: str,
-    request: dict[str, object],
+    record: GenerationRecord,
+    attributes: dict[str, str],
+    full: bool,
 ) -> bool:
-    """Generate a new list for ``request`` and send it under ``message``; False if refused."""
+    """A new list for a stored answer's request (with these controls) under ``message``.
+
+    False when the request is refused now (the style was retired since: the button is stale).
+    """
     try:
-        batch = await services(context).names.generate(**request)  # type: ignore[arg-type]
-    except NameRequestError:  # the style was retired since: the button is stale
+        batch = await services(context).names.generate(
+            record.style, record.prefix, record.temperature, attributes=attributes, full=full
+        )
+    except NameRequestError:
         return False
     markup = await names_markup(update, context, batch, lang)
     await message.reply_text(
@@ -216,15 +225,10 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if record is None or not isinstance(message, Message):
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
-    request = {
-        "style": record.style,
-        "prefix": record.prefix,
-        "temperature": record.temperature,
-        "attributes": record.attributes,
-        "full": record.full,
-    }
     await query.answer()
-    if not await _send_fresh(update, context, message, who.lang, request):
+    if not await _send_fresh(
+        update, context, message, who.lang, record, record.attributes, record.full
+    ):
         await message.reply_text(t(who.lang, "fav_invalid"))
 
 
@@ -269,12 +273,5 @@ async def control_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             attributes[name] = value
         toast = t(who.lang, "control_saved", value=control_label(who.lang, name, value))
     await query.answer(toast)
-    request = {
-        "style": record.style,
-        "prefix": record.prefix,
-        "temperature": record.temperature,
-        "attributes": attributes,
-        "full": full,
-    }
-    if not await _send_fresh(update, context, message, who.lang, request):
+    if not await _send_fresh(update, context, message, who.lang, record, attributes, full):
         await message.reply_text(t(who.lang, "fav_invalid"))

@@ -48,14 +48,14 @@ class GameService:
         self.names = names
         self.repo = repo
         self.rng = rng or random.Random()
-        self._real_names: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._real_names: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, ...]] = {}
 
     def _known(self, style: str, controls: dict[str, str]) -> tuple[str, ...]:
         """Real names fitting the controls (common ones, so the round is fair), cached.
 
         The obscenity filter applies to real names too: crowd-sourced lists hold a few.
         """
-        key = (style, repr(sorted(controls.items())))
+        key = (style, tuple(sorted(controls.items())))
         if key not in self._real_names:
             model = self.names.models[style]
             names = [n for n in model.real_names_for(controls) if not is_obscene(n)]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ml.names.full import FullName, sample_full_names
-from ml.names.model import NameModel
+from ml.names.model import PART, NameModel
 from ml.names.registry import STYLES, style_accepting
 from ml.names.sample import (
     MAX_TEMPERATURE,
@@ -28,9 +28,10 @@ DEFAULT_COUNT = 8
 class NameRequestError(Exception):
     """A request we refuse, with what the user needs to fix it.
 
-    ``kind`` is one of: ``too_long``, ``bad_chars``, ``unknown_style``, ``no_full``,
-    ``bad_shape`` (lengths that contradict each other).
+    ``kind`` is one of ``KINDS``; ``bad_shape`` means lengths that contradict each other.
     """
+
+    KINDS = ("too_long", "bad_chars", "unknown_style", "no_full", "bad_shape")
 
     def __init__(
         self,
@@ -146,7 +147,7 @@ class NameService:
         model = self.models.get(style)
         if model is None:
             return {}
-        return {k: v for k, v in model.attributes.items() if k != "part"}
+        return {k: v for k, v in model.attributes.items() if k != PART}
 
     def applicable(self, style: str, wanted: Mapping[str, str]) -> dict[str, str]:
         """The user's controls that this style understands; the rest mean "any" here."""
