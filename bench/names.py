@@ -27,6 +27,7 @@ import json
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +40,10 @@ from timing import latency_summary  # bench/timing.py (this script's folder is o
 from ml.common import data_dir
 from ml.names.corpora import BUILDERS, NameCorpus
 from ml.names.evaluate import evaluate_checkpoint, evaluate_corpus_checkpoint
-from ml.names.model import NameModel
+from ml.names.model import PART, NameModel
 from ml.names.obscenity import is_obscene
 from ml.names.registry import DEFAULT_CHECKPOINT_DIR, checkpoint_path
-from ml.names.sample import sample_names
+from ml.names.sample import GeneratedName, sample_names
 from ml.names.vocab import normalize_name
 
 PREFIXES = {
@@ -64,7 +65,7 @@ def char_classifier() -> tuple[TfidfVectorizer, LogisticRegression]:
 def labelled_examples(corpus: NameCorpus, control: str) -> tuple[list[str], list[str]]:
     """(names, value) of real given names whose ``control`` is known and unambiguous."""
     index = list(corpus.attributes).index(control)
-    part_index = list(corpus.attributes).index("part")
+    part_index = list(corpus.attributes).index(PART)
     seen: dict[str, set[int]] = {}
     for row in (*corpus.train, *corpus.val, *corpus.test):
         if row.attributes[part_index] == 1 and row.attributes[index]:
@@ -74,33 +75,54 @@ def labelled_examples(corpus: NameCorpus, control: str) -> tuple[list[str], list
     return names, [values[next(iter(seen[n])) - 1] for n in names]
 
 
-def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
-    """Like sex control, for fantasy races (8 classes; the ceiling is low: crowd labels)."""
-    names, races = labelled_examples(corpus, "race")
+def control_reader(
+    corpus: NameCorpus, control: str
+) -> tuple[Callable[[list[GeneratedName]], np.ndarray], float]:
+    """A classifier of ``control`` fitted on 90% of the real names, and its held-out accuracy.
+
+    Returns (read, ceiling): ``read`` gives the predicted value for each generated name.
+    """
+    names, labels = labelled_examples(corpus, control)
     order = list(range(len(names)))
     random.Random(0).shuffle(order)
     cut = len(order) * 9 // 10
+    train, held = order[:cut], order[cut:]
     vectorizer, classifier = char_classifier()
-    classifier.fit(
-        vectorizer.fit_transform([names[i] for i in order[:cut]]), [races[i] for i in order[:cut]]
-    )
-    held = order[cut:]
-    ceiling = float(
-        np.mean(
-            classifier.predict(vectorizer.transform([names[i] for i in held]))
-            == np.array([races[i] for i in held])
+    classifier.fit(vectorizer.fit_transform([names[i] for i in train]), [labels[i] for i in train])
+    held_pred = classifier.predict(vectorizer.transform([names[i] for i in held]))
+    ceiling = float(np.mean(held_pred == np.array([labels[i] for i in held])))
+
+    def read(generated: list[GeneratedName]) -> np.ndarray:
+        return classifier.predict(vectorizer.transform([normalize_name(g.text) for g in generated]))
+
+    return read, ceiling
+
+
+def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
+    """Like sex control, for fantasy races (8 classes; the ceiling is low: crowd labels)."""
+    read, ceiling = control_reader(corpus, "race")
+    races = corpus.attributes["race"]
+    agree = [
+        float(
+            np.mean(
+                read(
+                    sample_names(
+                        bundle,
+                        "",
+                        samples // 4,
+                        1.0,
+                        seed=5,
+                        unique=False,
+                        attributes={"race": race},
+                    )
+                )
+                == race
+            )
         )
-    )
-    agree = []
-    for race in corpus.attributes["race"]:
-        generated = sample_names(
-            bundle, "", samples // 4, 1.0, seed=5, unique=False, attributes={"race": race}
-        )
-        pred = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in generated]))
-        agree.append(float(np.mean(pred == race)))
-    anyone = sample_names(bundle, "", samples, 1.0, seed=6, unique=False)
-    pred_any = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in anyone]))
-    by_chance = float(np.mean([np.mean(pred_any == race) for race in corpus.attributes["race"]]))
+        for race in races
+    ]
+    pred_any = read(sample_names(bundle, "", samples, 1.0, seed=6, unique=False))
+    by_chance = float(np.mean([np.mean(pred_any == race) for race in races]))
     return {
         "classifier_accuracy_real": round(100 * ceiling, 2),
         "agree_mean": round(100 * statistics.mean(agree), 2),
@@ -109,38 +131,25 @@ def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[st
 
 
 def sex_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
-    names, sexes = labelled_examples(corpus, "sex")
-    order = list(range(len(names)))
-    random.Random(0).shuffle(order)
-    cut = len(order) * 9 // 10
-    train, held = order[:cut], order[cut:]
-    vectorizer, classifier = char_classifier()
-    classifier.fit(vectorizer.fit_transform([names[i] for i in train]), [sexes[i] for i in train])
-    held_pred = classifier.predict(vectorizer.transform([names[i] for i in held]))
-    ceiling = float(np.mean(held_pred == np.array([sexes[i] for i in held])))
+    read, ceiling = control_reader(corpus, "sex")
     out = {"classifier_accuracy_real": round(100 * ceiling, 2)}
     agree = []
     for sex in ("f", "m"):
         generated = sample_names(
             bundle, "", samples, 1.0, seed=7, unique=False, attributes={"sex": sex}
         )
-        pred = classifier.predict(vectorizer.transform([normalize_name(g.text) for g in generated]))
-        share = float(np.mean(pred == sex))
+        share = float(np.mean(read(generated) == sex))
         out[f"agree_{sex}"] = round(100 * share, 2)
         agree.append(share)
-        if sex == "f":
-            anyone = sample_names(bundle, "", samples, 1.0, seed=8, unique=False)
-            pred_any = classifier.predict(
-                vectorizer.transform([normalize_name(g.text) for g in anyone])
-            )
-            out["female_share_any"] = round(100 * float(np.mean(pred_any == "f")), 2)
+    anyone = sample_names(bundle, "", samples, 1.0, seed=8, unique=False)
+    out["female_share_any"] = round(100 * float(np.mean(read(anyone) == "f")), 2)
     out["agree_mean"] = round(100 * statistics.mean(agree), 2)
     return out
 
 
 def realism(bundle: NameModel, corpus: NameCorpus, samples: int) -> float:
     """Cross-validated accuracy of telling held-out real given names from generated ones."""
-    part_index = list(corpus.attributes).index("part") if corpus.attributes else -1
+    part_index = list(corpus.attributes).index(PART) if corpus.attributes else -1
     real_pool = sorted(
         {r.text for r in corpus.test if part_index < 0 or r.attributes[part_index] == 1}
     )
