@@ -102,25 +102,12 @@ def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[st
     """Like sex control, for fantasy races (8 classes; the ceiling is low: crowd labels)."""
     read, ceiling = control_reader(corpus, "race")
     races = corpus.attributes["race"]
-    agree = [
-        float(
-            np.mean(
-                read(
-                    sample_names(
-                        bundle,
-                        "",
-                        samples // 4,
-                        1.0,
-                        seed=5,
-                        unique=False,
-                        attributes={"race": race},
-                    )
-                )
-                == race
-            )
+    agree = []
+    for race in races:
+        generated = sample_names(
+            bundle, "", samples // 4, 1.0, seed=5, unique=False, attributes={"race": race}
         )
-        for race in races
-    ]
+        agree.append(float(np.mean(read(generated) == race)))
     pred_any = read(sample_names(bundle, "", samples, 1.0, seed=6, unique=False))
     by_chance = float(np.mean([np.mean(pred_any == race) for race in races]))
     return {
