@@ -96,6 +96,13 @@ BUTTON_ACTIONS = (
     "copy_text",
 )
 
+# The placeholder users Telegram puts in ``from`` of messages sent on behalf of a chat
+GROUP_ANONYMOUS_BOT_ID = 1087968824  # an anonymous group admin (sender_chat: the group)
+CHANNEL_BOT_ID = 136817688  # a channel posting, or a user writing as a channel (sender_chat)
+
+# getChatMember statuses the fake answers (restricted members are not modelled)
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "left", "kicked"})
+
 COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
 BOT_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -520,6 +527,10 @@ class FakeBotApi:
       "caption", "file_id"}`` per sent document.
     * ``commands[(scope_json, language_code)]``: list of ``{"command", "description"}``; use
       ``get_commands()`` rather than building keys by hand.
+
+    Test-side controls: ``fail(method, ...)`` makes the next call(s) of a method fail like
+    Telegram would; ``set_member_status(chat_id, user_id, status)`` is what getChatMember
+    answers for a user it has seen (default: ``member``).
     """
 
     def __init__(
@@ -566,6 +577,8 @@ class FakeBotApi:
         self._pending_callbacks: dict[str, dict[str, Any]] = {}
         self._pending_inline: dict[str, dict[str, Any]] = {}
         self._files: dict[str, UploadedFile] = {}
+        self._faults: list[dict[str, Any]] = []
+        self._member_status: dict[tuple[int, int], str] = {}
 
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, handler)
@@ -591,6 +604,7 @@ class FakeBotApi:
                 "sendDocument": self._send_document,
                 "sendChatAction": self._send_chat_action,
                 "deleteMessage": self._delete_message,
+                "getChatMember": self._get_chat_member,
                 "close": self._returns_true,
                 "logOut": self._returns_true,
             }.items()
@@ -652,13 +666,27 @@ class FakeBotApi:
         chat_type: str = "private",
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
+        sender_chat: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Enqueue a ``message`` update from ``user`` (default: ``self.user()``); returns it.
 
         Private chats have the user's id; groups need a negative id (default -100 for
         "group", -1001000000001 for "supergroup"). ``/command`` words get bot_command entities.
         ``message_thread_id`` posts in that forum topic (the supergroup becomes a forum).
+        ``sender_chat`` (a chat dict, see ``channel``) sends on behalf of a chat, as Telegram
+        does it: ``from`` is then the placeholder GroupAnonymousBot when it is the group itself
+        (an anonymous admin), else Channel_Bot (a channel, or a user writing as a channel).
         """
+        if sender_chat is not None and user is None:
+            if chat_type == "private" or chat_id is None:
+                raise ValueError("messages on behalf of a chat need a group chat_id")
+            placeholder = sender_chat["id"] == chat_id
+            user = {
+                "id": GROUP_ANONYMOUS_BOT_ID if placeholder else CHANNEL_BOT_ID,
+                "is_bot": True,
+                "first_name": "Group" if placeholder else "Channel",
+                "username": "GroupAnonymousBot" if placeholder else "Channel_Bot",
+            }
         user = user or self.user()
         self._users[user["id"]] = user
         if message_thread_id is not None and chat_type != "supergroup":
@@ -674,6 +702,8 @@ class FakeBotApi:
         if message_thread_id is not None:
             message["message_thread_id"] = message_thread_id
             message["is_topic_message"] = True
+        if sender_chat is not None:
+            message["sender_chat"] = copy.deepcopy(sender_chat)
         entities = self._command_entities(text)
         if entities:
             message["entities"] = entities
@@ -737,6 +767,56 @@ class FakeBotApi:
         self._pending_callbacks[query_id] = query
         self._enqueue("callback_query", query)
         return query_id
+
+    def press_inline_button(
+        self, inline_message_id: str, callback_data: str, *, user: dict[str, Any] | None = None
+    ) -> str:
+        """Press a button of a message sent through inline mode: the query has no ``message``,
+        only ``inline_message_id``, as Telegram sends it. Returns the query id."""
+        query_id = str(next(self._query_ids))
+        query = {
+            "id": query_id,
+            "from": copy.deepcopy(user or self.user()),
+            "inline_message_id": inline_message_id,
+            "chat_instance": "-1",
+            "data": callback_data,
+        }
+        self._pending_callbacks[query_id] = query
+        self._enqueue("callback_query", query)
+        return query_id
+
+    @staticmethod
+    def channel(chat_id: int = -1002000000001, title: str = "Test channel") -> dict[str, Any]:
+        """A channel ``Chat`` dict, e.g. for ``send_message(..., sender_chat=api.channel())``."""
+        if chat_id >= 0:
+            raise ValueError("channel ids are negative")
+        return {"id": chat_id, "type": "channel", "title": title}
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember answers for this user in this chat (creator, administrator, ...)."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"unsupported status {status!r}; one of {sorted(MEMBER_STATUSES)}")
+        self._member_status[(chat_id, user_id)] = status
+
+    def fail(
+        self,
+        method: str,
+        description: str = "Bad Request: not enough rights to send text messages to the chat",
+        *,
+        error_code: int = 400,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (those ``when(params)`` accepts) fail
+        with this Telegram error instead of running; they are recorded as failed calls."""
+        self._faults.append(
+            {
+                "method": method.lower(),
+                "error": TelegramApiError(error_code, description),
+                "times": times,
+                "when": when,
+            }
+        )
 
     def find_button(self, message: dict[str, Any], text_contains: str) -> str:
         """callback_data of the first inline button (current state) whose text contains this."""
@@ -953,6 +1033,7 @@ class FakeBotApi:
             params = await self._read_params(request)
             if handler is None:
                 raise TelegramApiError(404, "Not Found: method not found")
+            self._raise_injected_fault(name, params)
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
@@ -965,6 +1046,16 @@ class FakeBotApi:
         else:
             self._record(self._call(name, params, ok=True, result=copy.deepcopy(result)))
         return web.json_response({"ok": True, "result": result})
+
+    def _raise_injected_fault(self, method: str, params: dict[str, Any]) -> None:
+        for fault in self._faults:
+            if fault["method"] == method.lower() and (
+                fault["when"] is None or fault["when"](params)
+            ):
+                fault["times"] -= 1
+                if fault["times"] <= 0:
+                    self._faults.remove(fault)
+                raise fault["error"]
 
     @staticmethod
     def _call(method: str, params: dict[str, Any], **outcome: Any) -> dict[str, Any]:
@@ -1428,6 +1519,39 @@ class FakeBotApi:
             raise _bad_request("wrong parameter action in request")
         self.chat_actions.append({"chat_id": chat["id"], "action": params["action"]})
         return True
+
+    def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._require_chat(params)
+        user_id = _as_int(params.get("user_id"))
+        if not isinstance(user_id, int) or user_id <= 0:
+            raise _bad_request("invalid user_id specified")
+        user = self._users.get(user_id)
+        if user is None:
+            raise _bad_request("user not found")
+        status = self._member_status.get((chat["id"], user_id), "member")
+        member: dict[str, Any] = {"status": status, "user": copy.deepcopy(user)}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+            )
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
 
     def _delete_message(self, params: dict[str, Any]) -> bool:
         message = self._find_message(params.get("chat_id"), params.get("message_id"))

@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken
+from telegram.error import BadRequest, Forbidden, InvalidToken
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -253,6 +253,62 @@ async def test_bad_requests_use_telegram_errors(api: FakeBotApi, app: Applicatio
         await bot.send_message(USER_ID, "1 < 2 <br>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match="reserved"):
         await bot.send_message(USER_ID, "Hi. Bye!", parse_mode=ParseMode.MARKDOWN_V2)
+
+
+async def test_injected_fault_fails_the_next_matching_call_only(
+    api: FakeBotApi, app: Application
+) -> None:
+    api.send_message("hi")
+    await api.wait_for_reply(USER_ID, since=0, timeout=5)
+    api.fail("sendMessage", "Forbidden: bot was blocked by the user", error_code=403)
+    api.fail("sendMessage", when=lambda params: params["text"] == "second")
+    with pytest.raises(Forbidden, match="blocked"):
+        await app.bot.send_message(USER_ID, "first")
+    await app.bot.send_message(USER_ID, "later")  # the 403 was for one call only
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await app.bot.send_message(USER_ID, "second")
+    await app.bot.send_message(USER_ID, "second")
+    assert [m["text"] for m in api.bot_messages(USER_ID)][-2:] == ["later", "second"]
+    failed = [c for c in api.calls if c["method"] == "sendMessage" and not c["ok"]]
+    assert [c["params"]["text"] for c in failed] == ["first", "second"]
+
+
+async def test_get_chat_member_reports_the_status_a_test_set(
+    api: FakeBotApi, app: Application
+) -> None:
+    ann, bo = api.user(1001, "Ann"), api.user(2002, "Bo")
+    api.send_message("hi", user=ann, chat_id=-300, chat_type="group")
+    api.send_message("hi", user=bo, chat_id=-300, chat_type="group")
+    api.set_member_status(-300, 2002, "administrator")
+    member = await app.bot.get_chat_member(-300, 1001)
+    assert member.status == "member" and member.user.first_name == "Ann"
+    admin = await app.bot.get_chat_member(-300, 2002)
+    assert admin.status == "administrator" and admin.can_delete_messages
+    api.set_member_status(-300, 1001, "creator")
+    assert (await app.bot.get_chat_member(-300, 1001)).status == "creator"
+    with pytest.raises(BadRequest, match=r"(?i)user not found"):
+        await app.bot.get_chat_member(-300, 999)
+    with pytest.raises(ValueError, match="unsupported status"):
+        api.set_member_status(-300, 1001, "owner")
+
+
+async def test_messages_on_behalf_of_a_chat_and_inline_button_presses(
+    api: FakeBotApi, app: Application
+) -> None:
+    group = {"id": -300, "type": "group", "title": "Test group"}
+    anonymous = api.send_message("hello", chat_id=-300, chat_type="group", sender_chat=group)
+    assert anonymous["from"]["id"] == 1087968824 and anonymous["sender_chat"]["id"] == -300
+    channel = api.channel(-1002000000005, "News")
+    posted = api.send_message("hi", chat_id=-300, chat_type="group", sender_chat=channel)
+    assert posted["from"]["username"] == "Channel_Bot"
+    await api.wait_for_call("sendMessage", lambda p: p["text"] == "echo: hi", since=0)
+    assert [m["text"] for m in api.bot_messages(-300)] == ["echo: hello", "echo: hi"]
+    query_id = api.press_inline_button("AAQ-inline-1", "pick:max")
+    await api.wait_for_call("answerCallbackQuery", timeout=5)
+    # the tiny bot's handler edits "the message": with only inline_message_id that is an inline
+    # edit, recorded as such
+    assert api.callback_answers[query_id]["text"] == "Saved Max!"
+    assert api.inline_message_edits[-1]["inline_message_id"] == "AAQ-inline-1"
 
 
 async def test_send_document_records_bytes(api: FakeBotApi, app: Application) -> None:
