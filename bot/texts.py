@@ -38,7 +38,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "fools me.\n"
             "/favorites: your saved names (press ⭐ under a /name answer to save one)\n"
             "/export: your favourites as .txt and .csv files\n"
-            "/game: real or invented? guess in a group (or alone); /reveal ends a round, "
+            "/game: real or invented? guess in a group (or alone); a round ends by itself, "
+            "/reveal ends it early (whoever started it or a chat admin), "
             "/top shows the scores\n"
             "Inline mode: in any chat type my @username and a prefix (Ser) to share a name; "
             "start with f: or m: for women's or men's names (f:Ma)\n"
@@ -165,13 +166,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "game_round": (
             "🎲 <b>Real or invented?</b>\n\n<b>{name}</b>\n\n"
             "Is this a real {style} name or did my network make it up? "
-            "Vote within {seconds} s (you can change your vote); /reveal ends the round now."
+            "Voting ends in {seconds} s; you can change your vote until then."
         ),
         "btn_real": "📖 Real",
         "btn_fake": "✨ Invented",
-        "game_already_open": (
-            "A round is already running: vote on the message above, or send /reveal to end it."
+        "game_round_reveal_group": (
+            "Only the player who started the round or a chat admin can end it early: /reveal."
         ),
+        "game_round_reveal_private": "/reveal ends it now.",
+        "game_already_open": (
+            "A round is already running: vote on the message above. It ends in {seconds} s."
+        ),
+        "game_reveal_not_allowed": (
+            "Only the player who started this round or a chat admin can end it early. "
+            "It ends by itself in {seconds} s: keep voting!"
+        ),
+        "game_closed": "🎲 <b>{name}</b>: voting is closed; the answer is in the reply below.",
         "game_voted_real": "Your vote: real. You can change it until the reveal.",
         "game_voted_fake": "Your vote: invented. You can change it until the reveal.",
         "game_over": "This round is over. Start a new one with /game.",
@@ -237,7 +247,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/favorites: сохранённые имена (⭐ под ответом /name сохраняет имя)\n"
             "/export: избранное файлами .txt и .csv\n"
             "/game: настоящее или придуманное? угадывайте в группе (или в одиночку); "
-            "/reveal завершает раунд, /top показывает очки\n"
+            "раунд заканчивается сам, /reveal завершает его досрочно (тот, кто начал, или "
+            "админ чата), /top показывает очки\n"
             "Инлайн-режим: в любом чате наберите мой @username и начало (Сер), "
             "чтобы поделиться именем; ж: или м: в начале дают женские или мужские имена "
             "(ж:Ан)\n"
@@ -367,13 +378,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "game_round": (
             "🎲 <b>Настоящее или придуманное?</b>\n\n<b>{name}</b>\n\n"
             "Это настоящее имя (стиль «{style}») или его придумала моя нейросеть? "
-            "Голосуйте {seconds} с (голос можно изменить); /reveal завершает раунд сразу."
+            "Голосование закончится через {seconds} с; до тех пор голос можно изменить."
         ),
         "btn_real": "📖 Настоящее",
         "btn_fake": "✨ Придуманное",
-        "game_already_open": (
-            "Раунд уже идёт: голосуйте в сообщении выше или отправьте /reveal, чтобы завершить."
+        "game_round_reveal_group": (
+            "Завершить раунд досрочно может только тот, кто его начал, или админ чата: /reveal."
         ),
+        "game_round_reveal_private": "/reveal завершает его сразу.",
+        "game_already_open": (
+            "Раунд уже идёт: голосуйте в сообщении выше. Он закончится через {seconds} с."
+        ),
+        "game_reveal_not_allowed": (
+            "Завершить раунд досрочно может только тот, кто его начал, или админ чата. "
+            "Он закончится сам через {seconds} с — голосуйте!"
+        ),
+        "game_closed": "🎲 <b>{name}</b>: голосование закрыто, ответ — в сообщении ниже.",
         "game_voted_real": "Ваш голос: настоящее. Его можно изменить до конца раунда.",
         "game_voted_fake": "Ваш голос: придуманное. Его можно изменить до конца раунда.",
         "game_over": "Этот раунд окончен. Новый: /game.",

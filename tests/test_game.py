@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram.ext import Application
@@ -60,7 +61,8 @@ def scores(database_url: str, chat_id: int = GROUP) -> dict[int, tuple[int, int]
 async def play_round_with_reveal(
     api: FakeBotApi, database_url: str, ann: dict, bo: dict
 ) -> tuple[bool, str]:
-    """Ann changes her mind (invented → real), Bo says invented, then /reveal.
+    """Ann changes her mind (invented → real), Bo says invented, then Ann, who started the
+    round, ends it with /reveal.
 
     Returns whether the name was real, and the result message.
     """
@@ -74,9 +76,21 @@ async def play_round_with_reveal(
     _, name, is_real, revealed_at = round_row(database_url)
     assert revealed_at is None and name in message["text"]
     since = api.mark()
-    api.send_message("/reveal", user=bo, chat_id=GROUP, chat_type="group")
+    api.send_message("/reveal", user=ann, chat_id=GROUP, chat_type="group")
     result = (await api.wait_for_reply(GROUP, since=since))["text"]
     return bool(is_real), result
+
+
+ANSWER_SENTENCES = ("is a real name from my training data", "was invented by my network")
+
+
+def answers_posted(api: FakeBotApi, chat_id: int = GROUP) -> list[str]:
+    """The bot's messages in the chat (as they read now) that tell a round's answer."""
+    return [
+        m["text"]
+        for m in api.bot_messages(chat_id)
+        if any(sentence in m["text"] for sentence in ANSWER_SENTENCES)
+    ]
 
 
 def winner_and_loser(is_real: bool, ann: dict, bo: dict) -> tuple[dict, dict]:
@@ -96,12 +110,15 @@ async def test_full_round_with_reveal_scores_and_top(
     assert ("real" if is_real else "invented") in result
     assert scores(database_url) == {right["id"]: (1, 1), wrong["id"]: (0, 1)}
 
-    # the round message lost its buttons and now tells the answer
+    # the round message lost its buttons and no longer asks
     round_id, name, _, _ = round_row(database_url)
     ((message_id,),) = rows(database_url, "SELECT message_id FROM game_rounds")
     round_message = next(m for m in api.bot_messages(GROUP) if m["message_id"] == message_id)
     assert "reply_markup" not in round_message and name in round_message["text"]
     assert "Real or invented" not in round_message["text"]
+    # ... and the answer is said once: in the result, a reply to the round message
+    assert answers_posted(api) == [api.bot_messages(GROUP)[-1]["text"]]
+    assert api.bot_messages(GROUP)[-1]["reply_to_message"]["message_id"] == message_id
     # votes after the reveal are refused and change nothing
     late_data = f"game:{round_id}:{'real' if is_real else 'fake'}"
     late = await vote(api, round_message, wrong, late_data, forged=True)
@@ -114,6 +131,89 @@ async def test_full_round_with_reveal_scores_and_top(
     lines = top.splitlines()
     assert right["first_name"] in lines[2] and "points: 1" in lines[2]
     assert wrong["first_name"] in lines[3] and "points: 0" in lines[3]
+
+
+async def test_only_the_starter_or_an_admin_may_end_a_round_early(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """A player who could vote and /reveal at once would see the answer before the others."""
+    ann, bo, cy = api.user(1001, "Ann"), api.user(2002, "Bo"), api.user(3003, "Cy")
+    message = await start_round(api, ann)
+    # everyone sees when the round ends, and who may end it sooner
+    assert "ends in 30 s" in message["text"]
+    assert "started the round or a chat admin" in message["text"]
+    await vote(api, message, bo, "real")
+
+    since = api.mark()
+    api.send_message("/reveal", user=bo, chat_id=GROUP, chat_type="group")
+    refusal = await api.wait_for_reply(GROUP, since=since)
+    assert "Only the player who started this round or a chat admin" in refusal["text"]
+    assert re.search(r"ends by itself in \d+ s", refusal["text"])
+    assert api.bot_messages(GROUP)[-1]["reply_to_message"]["message_id"] == message["message_id"]
+    assert round_row(database_url)[3] is None  # still open, Bo's vote still counts
+    assert answers_posted(api) == []
+    still_open = api.bot_messages(GROUP)[0]
+    assert api.find_button(still_open, "Real")
+
+    # a chat admin may (getChatMember says so), and the result is posted once
+    await say(api, "/top", user=cy, chat_id=GROUP, chat_type="group")  # Cy joins the chat
+    api.set_member_status(GROUP, cy["id"], "administrator")
+    since = api.mark()
+    api.send_message("/reveal", user=cy, chat_id=GROUP, chat_type="group")
+    result = (await api.wait_for_reply(GROUP, since=since))["text"]
+    assert "Bo" in result and round_row(database_url)[3] is not None
+    assert answers_posted(api) == [api.bot_messages(GROUP)[-1]["text"]]
+    checks = [c for c in api.calls[since:] if c["method"] == "getChatMember"]
+    assert [int(c["params"]["user_id"]) for c in checks] == [cy["id"]]
+
+    # so may the chat's creator, in Russian too
+    ivan = api.user(4004, "Иван", language_code="ru")
+    message = await start_round(api, ivan)
+    assert "может только тот, кто его начал, или админ чата" in message["text"]
+    assert "закончится через 30 с" in message["text"]
+    refusal = await say(
+        api,
+        "/reveal",
+        user=api.user(5005, "Оля", language_code="ru"),
+        chat_id=GROUP,
+        chat_type="group",
+    )
+    assert "Завершить раунд досрочно может только тот, кто его начал" in refusal
+    api.set_member_status(GROUP, 5005, "creator")
+    result = await say(
+        api,
+        "/reveal",
+        user=api.user(5005, "Оля", language_code="ru"),
+        chat_id=GROUP,
+        chat_type="group",
+    )
+    assert "/top" in result and round_row(database_url)[3] is not None
+
+
+async def test_a_round_whose_message_could_not_be_sent_is_rolled_back(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """Without its message a round has no buttons and no timer: it must not stay open."""
+    ann = api.user(1001, "Ann")
+    api.fail(
+        "sendMessage",
+        "Bad Request: not enough rights to send text messages to the chat",
+        when=lambda params: "Real or invented" in params["text"],
+    )
+    since = api.mark()
+    api.send_message("/game", user=ann, chat_id=GROUP, chat_type="group")
+    apology = await api.wait_for_reply(GROUP, since=since)  # the error handler's
+    failed = [c for c in api.calls[since:] if c["method"] == "sendMessage" and not c["ok"]]
+    assert len(failed) == 1 and "went wrong" in apology["text"]
+    assert rows(database_url, "SELECT count(*) FROM game_rounds") == [(0,)]
+    assert bot.job_queue is not None
+    assert not [job for job in bot.job_queue.jobs() if job.name.startswith("game-reveal")]
+
+    message = await start_round(api, ann)  # the next /game starts a round as usual
+    assert "Real or invented" in message["text"] and api.find_button(message, "Real")
+    assert rows(database_url, "SELECT count(*) FROM game_rounds WHERE revealed_at IS NULL") == [
+        (1,)
+    ]
 
 
 async def test_one_open_round_per_chat_and_many_chats(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ class RoundRecord:
     deadline: datetime
     revealed: bool
     thread_id: int | None = None  # forum topic, when the round was posted in one
+    started_by: int = 0  # who may end it early besides the chat's admins (see owner_id)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def _round(row: GameRound) -> RoundRecord:
         deadline=as_utc(row.deadline),
         revealed=row.revealed_at is not None,
         thread_id=row.message_thread_id,
+        started_by=row.started_by,
     )
 
 
@@ -124,6 +126,24 @@ class GameRepository:
                 .where(GameRound.id == round_id)
                 .values(message_id=message_id, message_thread_id=thread_id)
             )
+
+    async def discard_round(self, round_id: int) -> bool:
+        """Delete a round that never got its message (and any votes): as if never started.
+
+        Only an open round without a message qualifies, so a round people can see and vote on
+        is never deleted by this."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(GameRound).where(
+                    GameRound.id == round_id,
+                    GameRound.revealed_at.is_(None),
+                    GameRound.message_id.is_(None),
+                )
+            )
+            if not result.rowcount:
+                return False
+            await session.execute(delete(GameVote).where(GameVote.round_id == round_id))
+            return True
 
     async def _lock_open(self, session: AsyncSession, round_id: int, chat_id: int) -> bool:
         """Take the write lock, and say whether the round is open in this chat."""

@@ -8,7 +8,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, reply, services
+from bot.handlers.common import caller, owner_id, reply, services
 from bot.handlers.inline import refusal_from_parameter
 from bot.handlers.names import explain_refusal
 from bot.texts import format_temperature, pick_language, style_title, t
@@ -66,7 +66,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = pick_language(None, user.language_code if user else None)
     if user is not None:
         try:  # the language chosen with /language wins, unless the database is what failed
-            prefs = await services(context).settings.get(user.id)
+            prefs = await services(context).settings.get(owner_id(update))
             lang = pick_language(prefs.language, user.language_code)
         except Exception:
             log.warning("could not read the user's language for the apology", exc_info=True)

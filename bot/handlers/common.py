@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
@@ -26,12 +26,47 @@ class Caller:
     lang: str
 
 
-async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
-    """Settings and interface language of the user behind an update."""
+def sender_chat(update: Update) -> Chat | None:
+    """The chat a message was sent on behalf of (anonymous group admin, channel), if any.
+
+    Only messages have one: a button press or an inline query always comes from a real user
+    (Telegram names the person even when they are an anonymous admin).
+    """
+    if update.callback_query is not None or update.inline_query is not None:
+        return None
+    message = update.effective_message
+    return message.sender_chat if message is not None else None
+
+
+def owner_id(update: Update) -> int:
+    """The id whose settings, favourites and game rounds an update acts on.
+
+    Messages sent on behalf of a chat all come ``from`` one placeholder user, shared by every
+    chat in Telegram: 1087968824 (GroupAnonymousBot) for anonymous group admins, 136817688
+    (Channel_Bot) for channel posts and users writing as a channel, 777000 for a linked
+    channel's automatic forwards. Keying on that user would give all of them one shared set
+    of settings and favourites (and mix in nobody real). So such a sender is keyed by its
+    ``sender_chat.id`` instead: chat ids are negative and never a user's id, so "the
+    anonymous admins of this group" and "this channel" each get their own settings and
+    favourites, as if they were one more user. Their button presses come from the real person
+    behind them, which is a different owner: a menu sent to a chat-sender can be used by
+    nobody, so /temp 0.8, /style ru and /language ru with an argument are the way to set
+    theirs, and /favorites shows their list (paging and 🗑 are owner-only).
+    """
+    chat = sender_chat(update)
+    if chat is not None:
+        return chat.id
     user = update.effective_user
-    user_id = user.id if user else 0
-    prefs = await services(context).settings.get(user_id)
-    return Caller(prefs, pick_language(prefs.language, user.language_code if user else None))
+    return user.id if user else 0
+
+
+async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
+    """Settings and interface language of whoever is behind an update (see ``owner_id``)."""
+    user = update.effective_user
+    prefs = await services(context).settings.get(owner_id(update))
+    # a chat-sender's ``from`` is a placeholder bot with no language of its own
+    telegram_lang = user.language_code if user and sender_chat(update) is None else None
+    return Caller(prefs, pick_language(prefs.language, telegram_lang))
 
 
 def quote(text: str, limit: int = MAX_ECHO) -> str:

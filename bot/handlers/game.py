@@ -3,21 +3,26 @@
 Callback data: ``game:<round_id>:real`` or ``game:<round_id>:fake``. Rounds, votes and scores
 are in the database; the reveal timer is a JobQueue job that ``restore_timers`` re-arms from
 each open round's stored deadline when the bot starts again.
+
+A round ends by itself when its time is up (the round message says when). In a group only
+its starter or a chat admin may end it early with /reveal, so a player cannot vote and then
+reveal before the others have had their turn.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update, User
-from telegram.constants import ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
 from bot.db.game import RoundRecord
-from bot.handlers.common import caller, reply, services
+from bot.handlers.common import caller, owner_id, reply, sender_chat, services
 from bot.services.game import GAME_SECONDS, RevealResult, seconds_left
 from bot.texts import style_title, t
 
@@ -86,6 +91,11 @@ async def restore_timers(app: Application) -> None:
         schedule_reveal(app.job_queue, record.id, record.chat_id, seconds_left(record.deadline))
 
 
+def seconds_to_go(record: RoundRecord) -> int:
+    """Whole seconds until the round's timer fires (at least 1: it is still open)."""
+    return max(1, math.ceil(seconds_left(record.deadline)))
+
+
 async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/game: open a round in this chat, or point at the one already open."""
     who = await caller(update, context)
@@ -101,7 +111,7 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     record = started.round
     if not started.created:
         await message.reply_text(
-            t(who.lang, "game_already_open"),
+            t(who.lang, "game_already_open", seconds=seconds_to_go(record)),
             parse_mode=ParseMode.HTML,
             reply_parameters=reply_to_round(record),
         )
@@ -113,9 +123,17 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         style=style_title(who.lang, record.style),
         seconds=f"{seconds:g}",
     )
-    sent = await message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=round_keyboard(record.id, who.lang)
-    )
+    private = chat.type == ChatType.PRIVATE
+    text += " " + t(who.lang, "game_round_reveal_private" if private else "game_round_reveal_group")
+    try:
+        sent = await message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=round_keyboard(record.id, who.lang)
+        )
+    except TelegramError:
+        # Nobody can see or vote on a round without its message, and it has no timer yet:
+        # roll it back, or every later /game would point at "the message above".
+        await game.discard(record.id)
+        raise
     topic = sent.message_thread_id if sent.is_topic_message else None
     await game.attach_message(record.id, sent.message_id, topic)
     schedule_reveal(context.job_queue, record.id, chat.id, seconds)
@@ -162,12 +180,16 @@ def result_text(result: RevealResult) -> str:
 
 
 async def announce(bot: Bot, result: RevealResult) -> None:
-    """Close the round message (answer in, buttons out) and post who was right."""
+    """Close the round message (buttons out) and post the answer and who was right, once.
+
+    The closed round message keeps the name but not the answer: the result is a reply to it,
+    so it is said in one place, and a busy chat sees it as a new message.
+    """
     record = result.round
     if record.message_id is not None:
         try:
             await bot.edit_message_text(
-                answer_line(record),
+                t(record.language, "game_closed", name=html.escape(record.name)),
                 chat_id=record.chat_id,
                 message_id=record.message_id,
                 parse_mode=ParseMode.HTML,
@@ -192,14 +214,51 @@ async def reveal_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await announce(context.bot, result)
 
 
-async def reveal_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reveal: end this chat's open round now (works on rounds left open by a restart)."""
-    who = await caller(update, context)
+async def may_end_early(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, record: RoundRecord
+) -> bool:
+    """Whether the sender of /reveal may end ``record`` before its timer does: whoever started
+    it, a chat admin (asked with getChatMember), an anonymous admin (who writes as the group
+    itself), or anyone in a private chat (the only player there)."""
     chat = update.effective_chat
     if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE or owner_id(update) == record.started_by:
+        return True
+    on_behalf_of = sender_chat(update)
+    if on_behalf_of is not None:  # a channel is never an admin of the group; the group is
+        return on_behalf_of.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        log.warning("could not check whether %s may end round %s", user.id, record.id)
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+async def reveal_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reveal: end this chat's open round now (works on rounds left open by a restart).
+
+    Only the round's starter or a chat admin may; anyone else is told who can and when the
+    round ends by itself."""
+    who = await caller(update, context)
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
         return
-    result = await services(context).game.reveal_open(chat.id)
-    if result is None:
+    game = services(context).game
+    record = await game.open_round(chat.id)
+    if record is not None and not await may_end_early(update, context, record):
+        await message.reply_text(
+            t(who.lang, "game_reveal_not_allowed", seconds=seconds_to_go(record)),
+            parse_mode=ParseMode.HTML,
+            reply_parameters=reply_to_round(record),
+        )
+        return
+    result = None if record is None else await game.reveal(record.id, chat.id)
+    if result is None:  # no round, or the timer closed it a moment ago
         await reply(update, t(who.lang, "game_no_round"))
         return
     if context.job_queue is not None:

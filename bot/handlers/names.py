@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.db.favorites import GenerationRecord
-from bot.handlers.common import caller, quote, reply, services
+from bot.handlers.common import caller, owner_id, quote, reply, services
 from bot.handlers.favorites import MORE_DATA, names_keyboard, parse_ids
 from bot.services.names import NameBatch, NameRequestError
 from bot.texts import control_label, format_temperature, plural, style_title, t
@@ -118,11 +118,11 @@ async def names_markup(
     lang: str,
 ) -> InlineKeyboardMarkup | None:
     """Store the answer server-side and build its buttons (none for an empty answer)."""
-    chat, user = update.effective_chat, update.effective_user
-    if not batch.names or chat is None or user is None:
+    chat = update.effective_chat
+    if not batch.names or chat is None or update.effective_user is None:
         return None
     names = services(context).names
-    generation_id = await services(context).favorites.record(chat.id, user.id, batch)
+    generation_id = await services(context).favorites.record(chat.id, owner_id(update), batch)
     keyboard = names_keyboard(generation_id, [name.text for name in batch.names], lang)
     rows = [list(row) for row in keyboard.inline_keyboard]
     rows += control_rows(generation_id, names.controls(batch.style), batch, lang)

@@ -120,6 +120,11 @@ class GameService:
         """Remember the round's message (and its forum topic) for the reveal."""
         await self.repo.set_message(round_id, message_id, thread_id)
 
+    async def discard(self, round_id: int) -> bool:
+        """Undo ``start`` when the round's message could not be posted: with no message and
+        no timer, the round would block the chat's next /game until someone sent /reveal."""
+        return await self.repo.discard_round(round_id)
+
     async def vote(
         self, round_id: int, chat_id: int, user_id: int, display_name: str, says_real: bool
     ) -> str:
@@ -139,10 +144,6 @@ class GameService:
             return None
         record, votes = outcome
         return RevealResult(record, [_verdict(vote, record.is_real) for vote in votes])
-
-    async def reveal_open(self, chat_id: int) -> RevealResult | None:
-        record = await self.repo.open_round(chat_id)
-        return None if record is None else await self.reveal(record.id, chat_id)
 
     async def leaderboard(self, chat_id: int, limit: int = 10) -> list[ScoreRecord]:
         return await self.repo.leaderboard(chat_id, limit)
