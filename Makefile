@@ -32,9 +32,9 @@ lint: $(STAMP)
 # CPU, one thread each: makemore ~40 min, en ~50 min, ru ~15 min, fantasy ~20 min.
 train-names: $(STAMP)
 	$(PY) -m ml train-names --data $(DATA_DIR)/names/makemore/names.txt --style makemore --out ml/checkpoints/names-makemore.pt --hidden-size 384 --embedding-dim 64 --dropout 0.3 --max-epochs 30 --patience 4 --threads 1 --max-minutes 55
-	$(PY) -m ml train-names --corpus en --data-dir $(DATA_DIR) --style en --out ml/checkpoints/names-en.pt --hidden-size 256 --embedding-dim 64 --dropout 0.2 --batch-size 128 --draws-per-epoch 200000 --max-epochs 5 --patience 3 --threads 1 --max-minutes 24 --warmup-steps 200
+	$(PY) -m ml train-names --corpus en --data-dir $(DATA_DIR) --style en --out ml/checkpoints/names-en.pt --hidden-size 256 --embedding-dim 64 --dropout 0.2 --batch-size 128 --draws-per-epoch 200000 --max-epochs 5 --patience 3 --threads 1 --max-minutes 24 --warmup-steps 200 --guidance 2.0
 	$(PY) -m ml train-names --corpus ru --data-dir $(DATA_DIR) --style ru --out ml/checkpoints/names-ru.pt --hidden-size 256 --embedding-dim 48 --dropout 0.4 --weight-decay 0.05 --learning-rate 0.002 --batch-size 64 --draws-per-epoch 30000 --max-epochs 30 --patience 5 --threads 1 --max-minutes 20 --warmup-steps 100
-	$(PY) -m ml train-names --corpus fantasy --data-dir $(DATA_DIR) --style fantasy --out ml/checkpoints/names-fantasy.pt --hidden-size 256 --embedding-dim 48 --dropout 0.3 --batch-size 64 --draws-per-epoch 60000 --max-epochs 40 --patience 4 --threads 1 --max-minutes 24 --warmup-steps 100
+	$(PY) -m ml train-names --corpus fantasy --data-dir $(DATA_DIR) --style fantasy --out ml/checkpoints/names-fantasy.pt --hidden-size 256 --embedding-dim 48 --dropout 0.3 --batch-size 64 --draws-per-epoch 60000 --max-epochs 40 --patience 4 --threads 1 --max-minutes 24 --warmup-steps 100 --guidance 3.0
 
 # Defaults of train-sentiment are the shipped settings. The review checkpoints were trained on
 # one H100 (about 7 min each); on a CPU the same command runs for hours (see the model card).

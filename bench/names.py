@@ -102,47 +102,83 @@ def race_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[st
     """Like sex control, for fantasy races (8 classes; the ceiling is low: crowd labels)."""
     read, ceiling = control_reader(corpus, "race")
     races = corpus.attributes["race"]
-    agree = []
-    for race in races:
-        generated = sample_names(
-            bundle, "", samples // 4, 1.0, seed=5, unique=False, attributes={"race": race}
-        )
-        agree.append(float(np.mean(read(generated) == race)))
+    out = {"classifier_accuracy_real": round(100 * ceiling, 2), "guidance": bundle.guidance}
+    for key, guidance in (("agree_mean", None), ("plain_agree_mean", 1.0)):
+        agree = []
+        for race in races:
+            generated = sample_names(
+                bundle,
+                "",
+                samples // 4,
+                1.0,
+                seed=5,
+                unique=False,
+                attributes={"race": race},
+                guidance=guidance,
+            )
+            agree.append(float(np.mean(read(generated) == race)))
+        out[key] = round(100 * statistics.mean(agree), 2)
     pred_any = read(sample_names(bundle, "", samples, 1.0, seed=6, unique=False))
-    by_chance = float(np.mean([np.mean(pred_any == race) for race in races]))
-    return {
-        "classifier_accuracy_real": round(100 * ceiling, 2),
-        "agree_mean": round(100 * statistics.mean(agree), 2),
-        "agree_any_mean": round(100 * by_chance, 2),
-    }
-
-
-def sex_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
-    read, ceiling = control_reader(corpus, "sex")
-    out = {"classifier_accuracy_real": round(100 * ceiling, 2)}
-    agree = []
-    for sex in ("f", "m"):
-        generated = sample_names(
-            bundle, "", samples, 1.0, seed=7, unique=False, attributes={"sex": sex}
-        )
-        share = float(np.mean(read(generated) == sex))
-        out[f"agree_{sex}"] = round(100 * share, 2)
-        agree.append(share)
-    anyone = sample_names(bundle, "", samples, 1.0, seed=8, unique=False)
-    out["female_share_any"] = round(100 * float(np.mean(read(anyone) == "f")), 2)
-    out["agree_mean"] = round(100 * statistics.mean(agree), 2)
+    out["agree_any_mean"] = round(100 * float(np.mean([np.mean(pred_any == r) for r in races])), 2)
     return out
 
 
-def realism(bundle: NameModel, corpus: NameCorpus, samples: int) -> float:
-    """Cross-validated accuracy of telling held-out real given names from generated ones."""
-    part_index = list(corpus.attributes).index(PART) if corpus.attributes else -1
+def sex_control(bundle: NameModel, corpus: NameCorpus, samples: int) -> dict[str, float]:
+    """Served (the style's guidance) and plain conditional (guidance 1.0) side by side."""
+    read, ceiling = control_reader(corpus, "sex")
+    out = {"classifier_accuracy_real": round(100 * ceiling, 2), "guidance": bundle.guidance}
+    for prefix, guidance in (("", None), ("plain_", 1.0)):
+        agree = []
+        for sex in ("f", "m"):
+            generated = sample_names(
+                bundle,
+                "",
+                samples,
+                1.0,
+                seed=7,
+                unique=False,
+                attributes={"sex": sex},
+                guidance=guidance,
+            )
+            share = float(np.mean(read(generated) == sex))
+            out[f"{prefix}agree_{sex}"] = round(100 * share, 2)
+            agree.append(share)
+        out[f"{prefix}agree_mean"] = round(100 * statistics.mean(agree), 2)
+    anyone = sample_names(bundle, "", samples, 1.0, seed=8, unique=False)
+    out["female_share_any"] = round(100 * float(np.mean(read(anyone) == "f")), 2)
+    return out
+
+
+def realism(bundle: NameModel, corpus: NameCorpus, samples: int, control: str = "") -> float:
+    """Cross-validated accuracy of telling held-out real given names from generated ones.
+
+    With ``control`` ("sex", "race") the names are generated for each of its values in turn,
+    as a user who sets it would get them (guidance included), and compared with held-out real
+    names whose value of it is known.
+    """
+    names = list(corpus.attributes)
+    part_index = names.index(PART) if corpus.attributes else -1
+    control_index = names.index(control) if control else -1
     real_pool = sorted(
-        {r.text for r in corpus.test if part_index < 0 or r.attributes[part_index] == 1}
+        {
+            r.text
+            for r in corpus.test
+            if (part_index < 0 or r.attributes[part_index] == 1)
+            and (control_index < 0 or r.attributes[control_index])
+        }
     )
     random.Random(1).shuffle(real_pool)
     n = min(samples, len(real_pool))
-    generated = sample_names(bundle, "", n, 1.0, seed=9)
+    if control:
+        values = corpus.attributes[control]
+        generated = []
+        for value in values:
+            generated += sample_names(
+                bundle, "", n // len(values) + 1, 1.0, seed=9, attributes={control: value}
+            )
+        generated = generated[:n]
+    else:
+        generated = sample_names(bundle, "", n, 1.0, seed=9)
     fake = [normalize_name(g.text) for g in generated]
     real = real_pool[: len(fake)]
     texts, labels = real + fake, [1] * len(real) + [0] * len(fake)
@@ -159,12 +195,14 @@ def obscene_counts(bundle: NameModel, samples: int) -> tuple[int, int, list[str]
     return len(flagged), sum(is_obscene(g.text) for g in shown), flagged[:5]
 
 
-def latency(bundle: NameModel, style: str, repeats: int) -> tuple[float, float]:
+def latency(
+    bundle: NameModel, style: str, repeats: int, attributes: dict[str, str] | None = None
+) -> tuple[float, float]:
     timings = []
     for i in range(repeats):
         prefix = PREFIXES[style][i % len(PREFIXES[style])]
         started = time.perf_counter()
-        sample_names(bundle, prefix, 8, temperature=1.0, seed=i)
+        sample_names(bundle, prefix, 8, temperature=1.0, seed=i, attributes=attributes)
         timings.append((time.perf_counter() - started) * 1000)
     return latency_summary(timings)
 
@@ -214,10 +252,21 @@ def main() -> None:
         if "race" in corpus.attributes:
             row["race_control"] = race_control(bundle, corpus, args.classifier_samples)
         row["realism_accuracy"] = realism(bundle, corpus, args.classifier_samples)
+        control = "sex" if style in SEX_STYLES else "race" if "race" in corpus.attributes else ""
+        if control:
+            row["realism_controlled"] = realism(bundle, corpus, args.classifier_samples, control)
         before, after, examples = obscene_counts(bundle, args.samples)
         row.update(obscene_raw=before, obscene_shown=after, obscene_examples=examples)
         p50, p99 = latency(bundle, style, args.repeats)
         row.update(latency_ms_p50=round(p50, 2), latency_ms_p99=round(p99, 2))
+        if control:
+            asked = {control: corpus.attributes[control][0]}
+            p50, p99 = latency(bundle, style, args.repeats, asked)
+            row.update(
+                latency_controlled=asked,
+                latency_controlled_ms_p50=round(p50, 2),
+                latency_controlled_ms_p99=round(p99, 2),
+            )
         report[style] = row
 
     print("NLL (nats/char, held-out names) and novelty at t=1.0")
@@ -227,29 +276,44 @@ def main() -> None:
         shown = ", ".join(f"{k} {v}" for k, v in attrs.items())
         print(f"{style:9} {row['test_nll']!s:>9} {row['novel_share']!s:>6}  {shown}")
     print("\nSex control at t=1.0 (% of generated names read as the requested sex; target ≥ 90)")
-    print(f"{'style':6} {'f':>6} {'m':>6} {'mean':>6} | {'real (ceiling)':>14} {'any→f':>6}")
+    print("served = the style's guidance scale; plain = guidance 1.0 (the conditional model alone)")
+    print(
+        f"{'style':6} {'guide':>5} {'f':>6} {'m':>6} {'mean':>6} | {'plain':>6} "
+        f"{'real (ceiling)':>14} {'any→f':>6}"
+    )
     for style in SEX_STYLES:
         sc = report.get(style, {}).get("sex_control")
         if isinstance(sc, dict):
             print(
-                f"{style:6} {sc['agree_f']:>6} {sc['agree_m']:>6} {sc['agree_mean']:>6} | "
+                f"{style:6} {sc['guidance']:>5} {sc['agree_f']:>6} {sc['agree_m']:>6} "
+                f"{sc['agree_mean']:>6} | {sc['plain_agree_mean']:>6} "
                 f"{sc['classifier_accuracy_real']:>14} {sc['female_share_any']:>6}"
             )
     rc = report.get("fantasy", {}).get("race_control")
     if isinstance(rc, dict):
         print(
             "\nRace control (fantasy, 8 races): generated names read as the requested race "
-            f"{rc['agree_mean']}% | real held-out names {rc['classifier_accuracy_real']}% "
+            f"{rc['agree_mean']}% served (guidance {rc['guidance']}), {rc['plain_agree_mean']}% "
+            f"plain | real held-out names {rc['classifier_accuracy_real']}% "
             f"(ceiling) | race = any {rc['agree_any_mean']}% (no control = chance)"
         )
-    print("\nRealism (real-vs-generated classifier accuracy %, 50 = indistinguishable)")
-    print("Obscene names in raw samples → shown after the filter (target 0), and latency")
-    print(f"{'style':9} {'realism':>8} {'obscene':>8} {'shown':>6} {'p50 ms':>7} {'p99 ms':>7}")
+    print("\nRealism (real-vs-generated classifier accuracy %, 50 = indistinguishable; 'asked':")
+    print(
+        "names generated with sex (en, ru) or race (fantasy) set, against real ones that have it)"
+    )
+    print("Obscene names in raw samples → shown after the filter (target 0); latency of one /name")
+    print("(8 names) with all controls 'any', and with sex or race set (guided: two rows per row)")
+    print(
+        f"{'style':9} {'realism':>8} {'asked':>6} {'obscene':>8} {'shown':>6} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'asked p50':>9} {'p99':>6}"
+    )
     for style, row in report.items():
         print(
-            f"{style:9} {row.get('realism_accuracy', '-')!s:>8} {row.get('obscene_raw', '-')!s:>8}"
+            f"{style:9} {row.get('realism_accuracy', '-')!s:>8} "
+            f"{row.get('realism_controlled', '-')!s:>6} {row.get('obscene_raw', '-')!s:>8}"
             f" {row.get('obscene_shown', '-')!s:>6} {row['latency_ms_p50']:>7}"
-            f" {row['latency_ms_p99']:>7}"
+            f" {row['latency_ms_p99']:>7} {row.get('latency_controlled_ms_p50', '-')!s:>9}"
+            f" {row.get('latency_controlled_ms_p99', '-')!s:>6}"
         )
     print(
         json.dumps(

@@ -15,7 +15,7 @@ from ml.names.data import makemore_split
 from ml.names.full import sample_full_names
 from ml.names.model import CharRNN, ModelConfig, NameModel
 from ml.names.registry import style_accepting
-from ml.names.sample import PrefixError, Shape, sample_names
+from ml.names.sample import GuidedRNN, PrefixError, Shape, sample_names
 from ml.names.train import TrainConfig, train_names
 
 # Women's names end in -a, men's in -o: a model that uses its sex input cannot miss it.
@@ -68,6 +68,79 @@ def test_sex_attribute_steers_the_ending(russian: NameModel) -> None:
     men = sample_names(russian, "", 30, 0.5, seed=1, attributes={"sex": "m"}, screen=None)
     assert sum(n.text.endswith("а") or n.text.endswith("я") for n in women) >= 0.8 * len(women)
     assert sum(n.text.endswith("о") for n in men) >= 0.8 * len(men)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_guided_steps_match_the_formula_on_a_whole_sequence(cell: str) -> None:
+    """Step by step, the guided model's state (asked, any) must track both branches exactly:
+    its output equals log p_any + s·(log p_asked − log p_any) computed on the whole sequence."""
+    torch.manual_seed(0)
+    config = ModelConfig(
+        vocab_size=9,
+        cell=cell,
+        hidden_size=16,
+        embedding_dim=8,
+        num_layers=2,
+        attributes={"part": ["given", "family"], "sex": ["f", "m"]},
+        condition_state=True,
+    )
+    model = CharRNN(config).eval()
+    asked, free = model.encode_attributes({"sex": "f"}), model.encode_attributes({})
+    idx = torch.tensor([[0, 3, 5, 2, 7], [0, 1, 1, 4, 6]])
+    expected_asked = torch.log_softmax(model(idx, attributes=asked.expand(2, -1))[0], -1)
+    expected_any = torch.log_softmax(model(idx, attributes=free.expand(2, -1))[0], -1)
+    expected = expected_any + 2.5 * (expected_asked - expected_any)
+    guided = GuidedRNN(model, free, 2.5)
+    with torch.no_grad():
+        first, state = guided(idx[:, :2], attributes=asked.expand(2, -1))
+        steps = [first]
+        for t in range(2, idx.shape[1]):
+            out, state = guided(idx[:, t : t + 1], state, attributes=asked.expand(2, -1))
+            steps.append(out)
+    torch.testing.assert_close(torch.cat(steps, dim=1), expected.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_guidance_sharpens_the_requested_sex(russian: NameModel) -> None:
+    """At t=1.5 the plain model slips into the other sex's ending now and then; guidance must
+    make that rarer (women's names end in -а/-я here, men's in -о)."""
+
+    def slips(guidance: float) -> float:
+        wrong = 0
+        for sex, other_endings in (("f", "о"), ("m", "ая")):
+            names = sample_names(
+                russian,
+                "",
+                300,
+                1.5,
+                seed=4,
+                unique=False,
+                attributes={"sex": sex},
+                screen=None,
+                guidance=guidance,
+            )
+            wrong += sum(n.text[-1] in other_endings for n in names)
+        return wrong / 600
+
+    plain, guided = slips(1.0), slips(3.0)
+    assert plain > 0.01 and guided < plain / 2, (plain, guided)
+    with pytest.raises(ValueError, match="guidance"):
+        sample_names(russian, "", 3, guidance=0.5)
+
+
+def test_style_default_guidance_comes_from_the_checkpoint(
+    russian: NameModel, tmp_path: Path
+) -> None:
+    russian.meta["guidance"] = 3.0
+    try:
+        russian.save(tmp_path / "names-ru.pt")
+        loaded = NameModel.load(tmp_path / "names-ru.pt")
+    finally:
+        russian.meta.pop("guidance")
+    assert loaded.guidance == 3.0 and russian.guidance == 1.0
+    asked = {"attributes": {"sex": "m"}, "screen": None, "unique": False}
+    by_default = sample_names(loaded, "", 20, 1.5, seed=6, **asked)
+    assert by_default == sample_names(loaded, "", 20, 1.5, seed=6, guidance=3.0, **asked)
+    assert by_default != sample_names(loaded, "", 20, 1.5, seed=6, guidance=1.0, **asked)
 
 
 def test_family_part_gives_surnames(russian: NameModel) -> None:
@@ -171,3 +244,7 @@ def test_cli_json_has_text_and_real(russian: NameModel, tmp_path: Path) -> None:
         [*command, str(tmp_path), "--era", "1920"], capture_output=True, text=True
     )
     assert refused.returncode == 2 and "no era control" in refused.stderr
+    too_strong = subprocess.run(
+        [*command, str(tmp_path), "--sex", "m", "--guidance", "9"], capture_output=True, text=True
+    )
+    assert too_strong.returncode == 2 and "guidance must be in" in too_strong.stderr

@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--min-len", type=int, default=0)
     sample.add_argument("--max-len", type=int, default=0)
     sample.add_argument("--ends-with", default="")
+    sample.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help="how strongly sex/era/race steer (1.0 = plain conditional; default: the style's)",
+    )
     sample.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
     sample.add_argument(
         "--json", action="store_true", help="print one JSON list of {text, real, parts}"
@@ -103,7 +109,12 @@ def _sample(args: argparse.Namespace) -> int:
         bundle = load_style(args.style, Path(args.checkpoint_dir))
         attributes = requested_attributes(bundle, sex=args.sex, era=args.era, race=args.race)
         shape = Shape(args.min_len, args.max_len, args.ends_with)
-        kwargs = {"seed": args.seed, "attributes": attributes, "shape": shape}
+        kwargs = {
+            "seed": args.seed,
+            "attributes": attributes,
+            "shape": shape,
+            "guidance": args.guidance,
+        }
         if args.full:
             names: list[FullName | GeneratedName] = list(
                 sample_full_names(bundle, args.prefix, args.count, args.temperature, **kwargs)

@@ -57,8 +57,11 @@ def sample_full_names(
     attributes: Mapping[str, str] | None = None,
     shape: Shape = NO_SHAPE,
     screen: Callable[[str], bool] | None = is_obscene,
+    guidance: float | None = None,
 ) -> list[FullName]:
     """Up to ``count`` full names whose given name starts with ``prefix`` and fits ``shape``.
+
+    ``guidance`` is passed to every part's ``sample_names`` (None: the style's default).
 
     Raises ValueError when the style has no surname part, PrefixError like ``sample_names``.
     """
@@ -83,6 +86,7 @@ def sample_full_names(
             seed=rng.randrange(2**62),
             attributes={**chosen, **extra, PART: part},
             screen=screen,
+            guidance=guidance,
             **kwargs,  # type: ignore[arg-type]
         )
 

@@ -129,9 +129,13 @@ class CharRNN(nn.Module):
 
 
 def expand_state(state: Any, batch: int) -> Any:
-    """Repeat a batch-of-one recurrent state ``batch`` times (GRU tensor or LSTM tuple)."""
+    """Repeat a batch-of-one recurrent state ``batch`` times.
+
+    A state is a GRU tensor, an LSTM (hidden, cell) tuple, or a tuple of such states (the
+    guided sampler keeps one per branch), so tuples are expanded element by element.
+    """
     if isinstance(state, tuple):
-        return tuple(s.expand(-1, batch, -1).contiguous() for s in state)
+        return tuple(expand_state(s, batch) for s in state)
     return state.expand(-1, batch, -1).contiguous()
 
 
@@ -156,6 +160,14 @@ class NameModel:
 
     def known(self, part: str = GIVEN) -> frozenset[str]:
         return self.known_family if part == FAMILY else self.known_names
+
+    @property
+    def guidance(self) -> float:
+        """The default attribute-guidance scale for sampling (1.0 = plain conditional).
+
+        Chosen per style after training and stored in ``meta`` (see ``sample.GuidedRNN``).
+        """
+        return float(self.meta.get("guidance", 1.0))
 
     def has_family_part(self) -> bool:
         return FAMILY in self.attributes.get(PART, [])

@@ -23,10 +23,11 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import inf
+from typing import Any
 
 import torch
 
-from ml.names.model import GIVEN, PART, NameModel, expand_state
+from ml.names.model import ANY, GIVEN, PART, NameModel, expand_state
 from ml.names.obscenity import is_obscene
 from ml.names.vocab import BOS, EOS, normalize_name, title_case
 
@@ -40,6 +41,7 @@ WIDENED_MAX_NLL = 2.6
 
 MIN_TEMPERATURE = 0.1
 MAX_TEMPERATURE = 2.0
+MAX_GUIDANCE = 4.0
 
 
 class PrefixError(ValueError):
@@ -160,6 +162,7 @@ def sample_names(
     attributes: Mapping[str, str] | None = None,
     shape: Shape = NO_SHAPE,
     screen: Callable[[str], bool] | None = is_obscene,
+    guidance: float | None = None,
 ) -> list[GeneratedName]:
     """Up to ``count`` names starting with ``prefix``.
 
@@ -168,8 +171,13 @@ def sample_names(
     default the obscenity filter; None keeps everything, which benchmarks use to count).
     Never returns the bare prefix. With ``unique`` there are no duplicates; a short list comes
     back when the model knows fewer than ``count`` continuations within the constraints.
-    A fixed ``seed`` gives the same names.
+    A fixed ``seed`` gives the same names. ``guidance`` scales how strongly sex, era and race
+    steer the names (``GuidedRNN``; None: the style's own default, 1.0: plain conditional).
     """
+    if guidance is None:
+        guidance = bundle.guidance
+    if not 1.0 <= guidance <= MAX_GUIDANCE:
+        raise ValueError(f"guidance must be in [1.0, {MAX_GUIDANCE}]")
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]")
     if count < 1:
@@ -197,6 +205,12 @@ def sample_names(
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))
     model, vocab = bundle.model, bundle.vocab
     conditions = model.encode_attributes(chosen)
+    if (
+        conditions is not None
+        and guidance != 1.0
+        and any(value not in ("", ANY) for key, value in chosen.items() if key != PART)
+    ):
+        model = GuidedRNN(model, model.encode_attributes({PART: part}), guidance)
     context = torch.tensor([[BOS, *vocab.encode(prepared.model_text)]])
     logits, state = model(context, attributes=conditions)
     grower = _Grower(model, logits[:, -1, :], state, conditions, temperature, generator)
@@ -235,6 +249,49 @@ def sample_names(
             if len(results) == count:
                 return results
     return results
+
+
+def _join_states(first: Any, second: Any) -> Any:
+    """Concatenate two recurrent states along the batch (GRU tensors or LSTM tuples)."""
+    if isinstance(first, tuple):
+        return tuple(_join_states(a, b) for a, b in zip(first, second, strict=True))
+    return torch.cat([first, second], dim=1)
+
+
+def _split_state(state: Any, rows: int) -> tuple[Any, Any]:
+    """Undo ``_join_states``: the first ``rows`` rows, and the rest."""
+    if isinstance(state, tuple):
+        halves = [_split_state(s, rows) for s in state]
+        return tuple(h[0] for h in halves), tuple(h[1] for h in halves)
+    return state[:, :rows], state[:, rows:]
+
+
+class GuidedRNN(torch.nn.Module):
+    """Classifier-free guidance over attributes, as a drop-in for ``CharRNN`` when sampling.
+
+    Every row runs twice in one batch: with the requested attributes, and with the same
+    name part but sex, era and race left "any" (the mixture the model learned by seeing
+    attributes hidden in training). The next-character log-probabilities are then
+    ``log p_any + scale · (log p_asked − log p_any)``: scale 1 is the plain conditional model;
+    above 1 moves each step further from what "any" would write, which sharpens the
+    requested sex (or era, race) at the cost of some variety. The state is a pair (asked, any).
+    """
+
+    def __init__(self, model: torch.nn.Module, free: torch.Tensor, scale: float) -> None:
+        super().__init__()
+        self.model, self.free, self.scale = model, free, scale
+
+    def forward(
+        self, idx: torch.Tensor, state: Any = None, attributes: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        assert attributes is not None, "guidance needs the requested attributes"
+        rows = idx.shape[0]
+        both = torch.cat([attributes, self.free.expand(rows, -1)])
+        joined = None if state is None else _join_states(*state)
+        logits, new_state = self.model(torch.cat([idx, idx]), joined, attributes=both)
+        asked = torch.log_softmax(logits[:rows], dim=-1)
+        anyone = torch.log_softmax(logits[rows:], dim=-1)
+        return anyone + self.scale * (asked - anyone), _split_state(new_state, rows)
 
 
 def title_case_tail(text: str, kept: int) -> str:

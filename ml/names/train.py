@@ -66,6 +66,9 @@ class TrainConfig:
     attribute_dropout: float = 0.2  # chance each attribute is shown as "any" in training
     condition_state: bool = True  # attributes also set the initial hidden state
     eval_draws: int = EVAL_DRAWS  # conditional corpora: rows drawn (by weight) to score val/test
+    # sampling's default attribute-guidance scale, stored in the checkpoint (see
+    # ml.names.sample.GuidedRNN); it does not change training, only how the model is sampled
+    guidance: float = 1.0
     seed: int = 1337
     threads: int = 0  # 0 = leave torch's default
 
@@ -231,6 +234,7 @@ def train_names(
         meta={
             **{k: metrics[k] for k in ("test_nll", "val_nll", "n_train", "parameters")},
             "max_words": config.max_words,
+            "guidance": config.guidance,
         },
     )
     out = Path(out)
