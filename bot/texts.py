@@ -148,6 +148,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_hint": "🗑 removes a name; /export sends the list as files.",
         "fav_removed": "Removed from your favourites.",
         "fav_not_yours": "That isn't in your list. Send /favorites to see your own.",
+        "fav_chat_sender": (
+            "You are writing on behalf of a chat (as an anonymous admin or as a channel), so I "
+            "can't tell whose favourites these would be. The ⭐ you press are saved to your own "
+            "account: send /favorites or /export to me in a private chat."
+        ),
         "fav_export_empty": (
             "Nothing to export yet: press ⭐ next to a name in a /name answer to save it."
         ),
@@ -360,6 +365,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_hint": "🗑 удаляет имя; /export присылает список файлами.",
         "fav_removed": "Удалено из избранного.",
         "fav_not_yours": "Этого нет в вашем списке. Ваш список: /favorites.",
+        "fav_chat_sender": (
+            "Вы пишете от имени чата (анонимным админом или каналом), и я не знаю, чьё это "
+            "избранное. Имена, отмеченные ⭐, сохраняются в ваш личный список: отправьте "
+            "/favorites или /export мне в личном чате."
+        ),
         "fav_export_empty": (
             "Пока нечего выгружать: нажмите ⭐ рядом с именем в ответе на /name, чтобы сохранить."
         ),

@@ -47,11 +47,15 @@ def owner_id(update: Update) -> int:
     channel's automatic forwards. Keying on that user would give all of them one shared set
     of settings and favourites (and mix in nobody real). So such a sender is keyed by its
     ``sender_chat.id`` instead: chat ids are negative and never a user's id, so "the
-    anonymous admins of this group" and "this channel" each get their own settings and
-    favourites, as if they were one more user. Their button presses come from the real person
-    behind them, which is a different owner: a menu sent to a chat-sender can be used by
-    nobody, so /temp 0.8, /style ru and /language ru with an argument are the way to set
-    theirs, and /favorites shows their list (paging and 🗑 are owner-only).
+    anonymous admins of this group" and "this channel" each get their own settings (used by
+    /name, /game, …) and own the rounds and /name answers they start, as if they were one
+    more user.
+
+    Button presses always come from the real person behind the chat, which is a different
+    owner: a ⭐ saves to that person's own list, and a settings menu sent to a chat-sender
+    changes only the presser's settings (the /temp 0.8, /style ru, /language ru forms set
+    the chat-sender's). Since nothing can be saved to a chat-sender's list, /favorites and
+    /export tell them to ask in a private chat instead of showing an empty list.
     """
     chat = sender_chat(update)
     if chat is not None:

@@ -24,7 +24,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers.common import caller, reply, services
+from bot.handlers.common import caller, reply, sender_chat, services
 from bot.services.favorites import (
     FavoritesPage,
     FavoritesService,
@@ -161,6 +161,9 @@ def favorites_view(
 async def favorites_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/favorites (/favourites, /fav): the first page of the caller's saved names."""
     who = await caller(update, context)
+    if sender_chat(update) is not None:  # saves come from a person's ⭐; see common.owner_id
+        await reply(update, t(who.lang, "fav_chat_sender"))
+        return
     page = await services(context).favorites.page(who.prefs.user_id, 0)
     text, markup = favorites_view(page, who.prefs.user_id, who.lang)
     await reply(update, text, reply_markup=markup)
@@ -199,6 +202,9 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/export: the caller's favourites as a .txt and a .csv document."""
     who = await caller(update, context)
+    if sender_chat(update) is not None:
+        await reply(update, t(who.lang, "fav_chat_sender"))
+        return
     items = await services(context).favorites.all(who.prefs.user_id)
     message = update.effective_message
     if message is None:
