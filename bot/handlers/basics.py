@@ -8,7 +8,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, owner_id, reply, services
+from bot.handlers.common import caller, for_another_bot, owner_id, reply, services
 from bot.handlers.inline import refusal_from_parameter
 from bot.handlers.names import explain_refusal
 from bot.texts import format_temperature, pick_language, style_title, t
@@ -53,6 +53,9 @@ async def about_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command no CommandHandler took; one meant for another bot is not ours to answer."""
+    if for_another_bot(update.effective_message):
+        return
     who = await caller(update, context)
     await reply(update, t(who.lang, "unknown_command"))
 
@@ -82,6 +85,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice… in a private chat: say what the bot can read."""
     who = await caller(update, context)
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        # a text of invisible characters only, emptied by bot/sanitize.py: nothing to read
+        await reply(update, t(who.lang, "review_empty"))
+        return
     await reply(update, t(who.lang, "non_text"))
 
 

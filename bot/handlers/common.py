@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from telegram import Chat, Update
+from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
@@ -71,6 +71,21 @@ async def caller(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Caller:
     # a chat-sender's ``from`` is a placeholder bot with no language of its own
     telegram_lang = user.language_code if user and sender_chat(update) is None else None
     return Caller(prefs, pick_language(prefs.language, telegram_lang))
+
+
+def for_another_bot(message: Message | None) -> bool:
+    """Whether ``message`` starts with a command addressed to another bot (/export@OtherBot).
+
+    CommandHandler skips those by itself; a handler that matches any command (the unknown
+    command reply) must check, for new and edited messages alike.
+    """
+    if message is None or not message.entities:
+        return False
+    entity = message.entities[0]
+    if entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
+        return False
+    _, at, target = message.parse_entity(entity).partition("@")
+    return bool(at) and target.lower() != (message.get_bot().username or "").lower()
 
 
 def quote(text: str, limit: int = MAX_ECHO) -> str:
