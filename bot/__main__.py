@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import CHAT_DATABASE_URL, ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
 
 
@@ -18,35 +17,60 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal; no token, no network")
     chat.add_argument("--language", default="en", help="your Telegram language_code (en, ru)")
     chat.add_argument(
-        "--database-url", default=None, help="defaults to DATABASE_URL or data/chat.db"
+        "--database-url", default=None, help="defaults to DATABASE_URL (or .env) or data/chat.db"
     )
     args = parser.parse_args(argv)
 
-    if args.command == "run":
-        try:
+    # Both commands read the same settings (environment, then .env); only run needs a token.
+    try:
+        if args.command == "run":
             settings = load_settings()
-        except ConfigError as error:
-            print(error, file=sys.stderr)
-            return 2
-        setup_logging(settings.log_level, settings.token)
-        from bot.app import run_polling
+        else:
+            settings = load_settings(
+                require_token=False,
+                default_database_url=CHAT_DATABASE_URL,
+                default_log_level="WARNING",
+            )
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.token or None)
 
-        run_polling(settings)
-        return 0
+    # Heavy imports (torch, PTB) only once the configuration is known to be usable.
+    from bot.app import load_models
 
-    setup_logging(os.environ.get("LOG_LEVEL", "WARNING"))
-    from bot.app import build_application, load_models
+    try:
+        models = load_models(settings.checkpoint_dir)
+    except FileNotFoundError as error:
+        print(f"Cannot load the models from {settings.checkpoint_dir}: {error}", file=sys.stderr)
+        return 2
+    if not models.names:
+        print(
+            f"No name models (names-en.pt, names-ru.pt, names-fantasy.pt) in "
+            f"{settings.checkpoint_dir}: check NAMECRAFT_CHECKPOINT_DIR.",
+            file=sys.stderr,
+        )
+        return 2
+
+    if args.command == "run":
+        from bot.runner import run_bot
+
+        return run_bot(settings, models)
+
+    from bot.app import build_application
     from bot.chat import run_terminal_chat
 
-    database_url = args.database_url or os.environ.get(
-        "DATABASE_URL", "sqlite+aiosqlite:///data/chat.db"
-    )
-    base = Settings(token="", database_url=database_url)
-    models = load_models(base.checkpoint_dir)
+    database_url = args.database_url or settings.database_url
 
     def factory(token: str, base_url: str):  # type: ignore[no-untyped-def]
-        settings = Settings(token=token, api_base_url=base_url, database_url=database_url)
-        return build_application(settings, models)
+        chat_settings = Settings(
+            token=token,
+            api_base_url=base_url,
+            database_url=database_url,
+            log_level=settings.log_level,
+            checkpoint_dir=settings.checkpoint_dir,
+        )
+        return build_application(chat_settings, models)
 
     asyncio.run(run_terminal_chat(factory, language_code=args.language))
     return 0

@@ -1,4 +1,8 @@
-"""Configuration from the environment (and an optional ``.env``), read once at start-up."""
+"""Configuration from the environment (and an optional ``.env``), read once at start-up.
+
+Kept light on purpose (no torch, no PTB): ``python -m bot run`` without a token must say so
+at once instead of loading PyTorch first.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from ml.names.registry import DEFAULT_CHECKPOINT_DIR
-
+# ml.names.registry.DEFAULT_CHECKPOINT_DIR, spelled out here so this module does not import
+# torch (a test checks that the two agree).
+DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "ml" / "checkpoints"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/namecraft.db"
+CHAT_DATABASE_URL = "sqlite+aiosqlite:///data/chat.db"  # `python -m bot chat` keeps its own
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 MISSING_TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), then "
@@ -33,17 +40,39 @@ class Settings:
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR
 
 
-def load_settings(env_file: str | os.PathLike[str] | None = ".env") -> Settings:
-    """Read settings; the environment wins over ``.env``. Raises ConfigError without a token."""
+def parse_log_level(raw: str) -> str:
+    """``info`` → ``INFO``; anything that is not a logging level is a ConfigError naming them."""
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(
+            f"LOG_LEVEL={raw.strip()!r} is not a logging level; use one of {', '.join(LOG_LEVELS)}."
+        )
+    return level
+
+
+def load_settings(
+    env_file: str | os.PathLike[str] | None = ".env",
+    *,
+    require_token: bool = True,
+    default_database_url: str = DEFAULT_DATABASE_URL,
+    default_log_level: str = "INFO",
+) -> Settings:
+    """Read settings; the environment wins over ``.env``.
+
+    Raises ConfigError without a token (unless ``require_token`` is False: the terminal chat
+    needs none) and on a LOG_LEVEL that is not a logging level.
+    """
     if env_file and Path(env_file).is_file():
         load_dotenv(env_file, override=False)
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if not token:
+    if require_token and not token:
         raise ConfigError(MISSING_TOKEN_HELP)
     return Settings(
         token=token,
         api_base_url=os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or TELEGRAM_BASE_URL,
-        database_url=os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-        log_level=(os.environ.get("LOG_LEVEL", "").strip() or "INFO").upper(),
-        checkpoint_dir=Path(os.environ.get("NAMECRAFT_CHECKPOINT_DIR") or DEFAULT_CHECKPOINT_DIR),
+        database_url=os.environ.get("DATABASE_URL", "").strip() or default_database_url,
+        log_level=parse_log_level(os.environ.get("LOG_LEVEL", "").strip() or default_log_level),
+        checkpoint_dir=Path(
+            os.environ.get("NAMECRAFT_CHECKPOINT_DIR", "").strip() or DEFAULT_CHECKPOINT_DIR
+        ),
     )

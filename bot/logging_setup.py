@@ -35,12 +35,18 @@ class RedactTokenFilter(logging.Filter):
 
 
 def setup_logging(level: str, token: str | None = None) -> None:
-    """Configure the root logger once, with token redaction on its handler."""
+    """Configure the root logger once, with token redaction on its handler.
+
+    ``level`` must be a level name (``bot.config.parse_log_level`` checked it): an unknown one
+    raises ValueError instead of quietly becoming INFO.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactTokenFilter(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    root.setLevel(level.upper())  # ValueError: Unknown level
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO on every start-up: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

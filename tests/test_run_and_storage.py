@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -69,6 +70,48 @@ async def test_real_process_answers_over_http_and_never_logs_token(tmp_path: Pat
     assert REAL_LOOKING_TOKEN not in log
     assert REAL_LOOKING_TOKEN.split(":")[1] not in log
     assert (tmp_path / "run.db").exists()
+
+
+async def test_run_without_network_says_so_in_one_line_and_keeps_retrying(
+    tmp_path: Path,
+) -> None:
+    """No Bot API to reach: one warning line per attempt (no traceback, no token), growing
+    pauses between attempts, and the process keeps trying until it is stopped."""
+    with socket.socket() as probe:  # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=REAL_LOOKING_TOKEN,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{closed_port}/bot",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(120):
+            while sum("Cannot reach" in line for line in lines) < 3:
+                line = (await process.stdout.readline()).decode()
+                assert line, "the bot exited instead of retrying:\n" + "".join(lines)
+                lines.append(line)
+        assert process.returncode is None  # still running, still retrying
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(process.communicate(), 60)
+    log = "".join(lines) + rest.decode()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log and "  File " not in log, log
+    assert REAL_LOOKING_TOKEN not in log and REAL_LOOKING_TOKEN.split(":")[1] not in log
+    attempts = [line for line in log.splitlines() if "Cannot reach" in line]
+    assert len(attempts) >= 3
+    assert " ERROR " not in log, log
+    for number, (line, delay) in enumerate(zip(attempts, ("1", "2", "4"), strict=False), 1):
+        assert f"127.0.0.1:{closed_port}" in line and "Telegram Bot API" in line
+        assert f"attempt {number} failed, retrying in {delay} s" in line
 
 
 def test_redaction_filter_hides_token_in_messages_and_args() -> None:

@@ -1,0 +1,122 @@
+"""Configuration: one way to read it for `run` and `chat`, strict LOG_LEVEL, a light import."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_CHECKPOINT_DIR, LOG_LEVELS, ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+OWN_VARIABLES = ("TELEGRAM_", "DATABASE_", "NAMECRAFT_", "LOG_LEVEL")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    env.update(PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+async def run_bot_module(
+    *args: str, cwd: Path, env: dict[str, str], stdin: str = ""
+) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *args,
+        cwd=cwd, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def no_own_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(OWN_VARIABLES):
+            monkeypatch.delenv(key)
+
+
+def test_default_checkpoint_dir_is_the_one_ml_uses() -> None:
+    from ml.names.registry import DEFAULT_CHECKPOINT_DIR as ML_DEFAULT
+
+    assert DEFAULT_CHECKPOINT_DIR == ML_DEFAULT
+
+
+async def test_config_import_and_missing_token_do_not_load_torch(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import bot.config\n"
+        "from bot.__main__ import main\n"
+        "print('imported', sorted(m for m in ('torch', 'telegram') if m in sys.modules))\n"
+        "rc = main(['run'])\n"
+        "print('rc', rc, 'torch' in sys.modules)\n"
+    )
+    rc, out, err = await run_bot_module("-c", code, cwd=tmp_path, env=clean_env())
+    assert rc == 0, err
+    assert out.splitlines() == ["imported []", "rc 2 False"]
+    assert "TELEGRAM_BOT_TOKEN" in err
+
+
+@pytest.mark.usefixtures("no_own_env")
+@pytest.mark.parametrize("level", ["VERBOSE", "warn", "20", "INF O"])
+def test_mistyped_log_level_is_refused_naming_the_levels(level: str, tmp_path: Path) -> None:
+    os.environ.update(TELEGRAM_BOT_TOKEN="1:x", LOG_LEVEL=level)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / ".env")
+    message = str(caught.value)
+    assert "LOG_LEVEL" in message and level.strip() in message
+    assert all(name in message for name in LOG_LEVELS)
+
+
+@pytest.mark.usefixtures("no_own_env")
+def test_log_level_any_case_and_defaults(tmp_path: Path) -> None:
+    os.environ.update(TELEGRAM_BOT_TOKEN="1:x", LOG_LEVEL=" debug ")
+    assert load_settings(tmp_path / ".env").log_level == "DEBUG"
+    del os.environ["LOG_LEVEL"]
+    assert load_settings(tmp_path / ".env").log_level == "INFO"
+    chat = load_settings(tmp_path / ".env", require_token=False, default_log_level="WARNING")
+    assert chat.log_level == "WARNING"
+
+
+async def test_run_with_mistyped_log_level_exits_2_with_one_clear_line(tmp_path: Path) -> None:
+    env = clean_env(TELEGRAM_BOT_TOKEN="123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAA", LOG_LEVEL="VERBOSE")
+    rc, _, err = await run_bot_module("-m", "bot", "run", cwd=tmp_path, env=env)
+    assert rc == 2
+    assert err.strip().splitlines() == [
+        "LOG_LEVEL='VERBOSE' is not a logging level; use one of "
+        "DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    ]
+
+
+async def test_chat_reads_dotenv_and_checkpoint_dir(tmp_path: Path) -> None:
+    """`python -m bot chat` reads .env like `run` does: its checkpoint folder (here one with
+    the English name model only) and its database."""
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "names-en.pt").symlink_to(DEFAULT_CHECKPOINT_DIR / "names-en.pt")
+    database = tmp_path / "from-dotenv.db"
+    dotenv = [
+        f"NAMECRAFT_CHECKPOINT_DIR={checkpoints}",
+        f"DATABASE_URL=sqlite+aiosqlite:///{database}",
+    ]
+    (tmp_path / ".env").write_text("\n".join(dotenv) + "\n", encoding="utf-8")
+    rc, out, err = await run_bot_module(
+        "-m", "bot", "chat", cwd=tmp_path, env=clean_env(), stdin="/style ru\nhello there\n"
+    )
+    assert rc == 0, err
+    assert "I don't know the style “ru”. Available: en." in out, out
+    assert "Reading reviews in this language isn't available right now." in out, out
+    assert database.exists()
+    assert not (tmp_path / "data").exists()  # not the default data/chat.db
+
+
+async def test_chat_with_mistyped_log_level_exits_2(tmp_path: Path) -> None:
+    rc, _, err = await run_bot_module(
+        "-m", "bot", "chat", cwd=tmp_path, env=clean_env(LOG_LEVEL="LOUD")
+    )
+    assert rc == 2 and "LOG_LEVEL='LOUD'" in err and "WARNING" in err
