@@ -30,6 +30,7 @@ from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, reviews, settings
+from bot.sanitize import CleanUpdatesRequest
 from bot.services import Services
 from bot.services.favorites import FavoritesService
 from bot.services.game import GAME_SECONDS, GameService
@@ -176,6 +177,8 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_base_url)
+        # every update's text is cleaned once, before any handler sees it (bot/sanitize.py)
+        .get_updates_request(CleanUpdatesRequest())
         .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(16)
         .post_init(on_startup)
