@@ -207,6 +207,28 @@ def latency(
     return latency_summary(timings)
 
 
+def quality_of(
+    bundle: NameModel, corpus: NameCorpus, path: Path, control: str, args: argparse.Namespace
+) -> dict[str, object]:
+    """Everything but latency for one conditional style."""
+    evaluation = evaluate_corpus_checkpoint(path, corpus, samples=1000)
+    row: dict[str, object] = {
+        "test_nll": evaluation["test_nll"],
+        "test_nll_by_attribute": evaluation["test_nll_by_attribute"],
+        "novel_share": evaluation["novel_share"],
+    }
+    if control == "sex":
+        row["sex_control"] = sex_control(bundle, corpus, args.classifier_samples)
+    if "race" in corpus.attributes:
+        row["race_control"] = race_control(bundle, corpus, args.classifier_samples)
+    row["realism_accuracy"] = realism(bundle, corpus, args.classifier_samples)
+    if control:
+        row["realism_controlled"] = realism(bundle, corpus, args.classifier_samples, control)
+    before, after, examples = obscene_counts(bundle, args.samples)
+    row.update(obscene_raw=before, obscene_shown=after, obscene_examples=examples)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
@@ -215,6 +237,11 @@ def main() -> None:
     parser.add_argument("--classifier-samples", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only the latency table (quick, e.g. on a machine that is quiet for a minute)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
@@ -222,17 +249,14 @@ def main() -> None:
     report: dict[str, dict[str, object]] = {}
 
     makemore = NameModel.load(ckpt_dir / "names-makemore.pt")
-    quality = evaluate_checkpoint(
-        ckpt_dir / "names-makemore.pt", [root / "names/makemore/names.txt"], samples=1000
-    )
     p50, p99 = latency(makemore, "makemore", args.repeats)
-    report["makemore"] = {
-        "test_nll": quality["test_nll"],
-        "test_nll_unseen": quality["test_nll_unseen"],
-        "novel_share": quality["novel_share"],
-        "latency_ms_p50": round(p50, 2),
-        "latency_ms_p99": round(p99, 2),
-    }
+    report["makemore"] = {"latency_ms_p50": round(p50, 2), "latency_ms_p99": round(p99, 2)}
+    if not args.latency_only:
+        quality = evaluate_checkpoint(
+            ckpt_dir / "names-makemore.pt", [root / "names/makemore/names.txt"], samples=1000
+        )
+        for key in ("test_nll", "test_nll_unseen", "novel_share"):
+            report["makemore"][key] = quality[key]
 
     for style, build in BUILDERS.items():
         path = checkpoint_path(style, ckpt_dir)
@@ -240,23 +264,10 @@ def main() -> None:
             continue
         bundle = NameModel.load(path)
         corpus = build(root)
-        evaluation = evaluate_corpus_checkpoint(path, corpus, samples=1000)
-        row: dict[str, object] = {
-            "test_nll": evaluation["test_nll"],
-            "test_nll_by_attribute": evaluation["test_nll_by_attribute"],
-            "novel_share": evaluation["novel_share"],
-            "parameters": bundle.model.num_parameters(),
-        }
-        if style in SEX_STYLES:
-            row["sex_control"] = sex_control(bundle, corpus, args.classifier_samples)
-        if "race" in corpus.attributes:
-            row["race_control"] = race_control(bundle, corpus, args.classifier_samples)
-        row["realism_accuracy"] = realism(bundle, corpus, args.classifier_samples)
+        row: dict[str, object] = {"parameters": bundle.model.num_parameters()}
         control = "sex" if style in SEX_STYLES else "race" if "race" in corpus.attributes else ""
-        if control:
-            row["realism_controlled"] = realism(bundle, corpus, args.classifier_samples, control)
-        before, after, examples = obscene_counts(bundle, args.samples)
-        row.update(obscene_raw=before, obscene_shown=after, obscene_examples=examples)
+        if not args.latency_only:
+            row.update(quality_of(bundle, corpus, path, control, args))
         p50, p99 = latency(bundle, style, args.repeats)
         row.update(latency_ms_p50=round(p50, 2), latency_ms_p99=round(p99, 2))
         if control:
@@ -272,6 +283,8 @@ def main() -> None:
     print("NLL (nats/char, held-out names) and novelty at t=1.0")
     print(f"{'model':9} {'test_nll':>9} {'novel':>6}  per attribute")
     for style, row in report.items():
+        if "test_nll" not in row:
+            continue
         attrs = row.get("test_nll_by_attribute") or {"unseen": row.get("test_nll_unseen")}
         shown = ", ".join(f"{k} {v}" for k, v in attrs.items())
         print(f"{style:9} {row['test_nll']!s:>9} {row['novel_share']!s:>6}  {shown}")
