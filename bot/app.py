@@ -103,7 +103,9 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=r"^fav:"))
     app.add_handler(CallbackQueryHandler(names.more_button, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(names.control_button, pattern=r"^ctl:"))
-    app.add_handler(CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page):"))
+    app.add_handler(
+        CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page|undo):")
+    )
     app.add_handler(CallbackQueryHandler(game.vote_button, pattern=r"^game:"))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, basics.unknown_command)

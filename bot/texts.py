@@ -147,7 +147,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · “{prefix}”",
         "fav_hint": "🗑 removes a name; /export sends the list as files.",
-        "fav_removed": "Removed from your favourites.",
+        "fav_removed": "Removed {name}. ↩ Undo brings it back.",
+        "fav_removed_notice": "🗑 Removed <b>{name}</b> · ↩ Undo ({seconds} s)",
+        "btn_undo": "↩ Undo: {name}",
+        "fav_restored": "↩ {name} is back in your favourites.",
+        "fav_undo_late": (
+            "Too late to undo: that name is gone. Save it again with ⭐ under a /name answer."
+        ),
         "fav_not_yours": "That isn't in your list. Send /favorites to see your own.",
         "fav_chat_sender": (
             "You are writing on behalf of a chat (as an anonymous admin or as a channel), so I "
@@ -365,7 +371,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · «{prefix}»",
         "fav_hint": "🗑 удаляет имя; /export присылает список файлами.",
-        "fav_removed": "Удалено из избранного.",
+        "fav_removed": "Имя {name} удалено. ↩ Вернуть его ещё можно.",
+        "fav_removed_notice": "🗑 Имя <b>{name}</b> удалено · ↩ Вернуть ({seconds} с)",
+        "btn_undo": "↩ Вернуть {name}",
+        "fav_restored": "↩ Имя {name} снова в избранном.",
+        "fav_undo_late": (
+            "Вернуть уже нельзя: имя удалено. Сохраните его снова ⭐ под ответом на /name."
+        ),
         "fav_not_yours": "Этого нет в вашем списке. Ваш список: /favorites.",
         "fav_chat_sender": (
             "Вы пишете от имени чата (анонимным админом или каналом), и я не знаю, чьё это "

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from telegram.ext import Application
 
 from bot.db.favorites import FavoriteRecord
 from bot.fake_api import FakeBotApi
+from bot.handlers.favorites import UNDO_SECONDS_KEY
 from bot.services.favorites import export_csv
 from tests.conftest import say
 from tests.dbutil import execute, rows
@@ -189,6 +191,14 @@ def listed_names(text: str) -> list[str]:
     return re.findall(r"^\d+\. (.+?) · ", text, re.M)
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
 async def wait_documents(api: FakeBotApi, count: int, timeout: float = 10.0) -> None:
     for _ in range(int(timeout / 0.05)):
         if len(api.documents) >= count:
@@ -208,8 +218,9 @@ async def save_all(api: FakeBotApi, message: dict[str, Any]) -> list[str]:
 
 
 async def test_list_page_remove_and_export_round_trip(
-    api: FakeBotApi, bot: object, database_url: str
+    api: FakeBotApi, bot: Application, database_url: str
 ) -> None:
+    bot.bot_data[UNDO_SECONDS_KEY] = 0.5
     assert "/name" in await say(api, "/favorites")  # empty: a hint
     since = api.mark()
     api.send_message("/export")
@@ -249,8 +260,8 @@ async def test_list_page_remove_and_export_round_trip(
     after = api.bot_messages(ANN)[-1]
     assert victim in listed_names(listing["text"])
     assert victim not in listed_names(after["text"])
-    assert favorites_of(database_url, ANN) == [n for n in saved if n != victim]
     remaining = [n for n in saved if n != victim]
+    await until(lambda: favorites_of(database_url, ANN) == remaining)  # after the undo window
 
     api.send_message("/export")
     await wait_documents(api, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -120,24 +121,49 @@ class FavoritesRepository:
             return False
         return True
 
-    async def count(self, user_id: int) -> int:
+    async def count(self, user_id: int, hidden: Collection[int] = ()) -> int:
+        """How many favourites the user has, not counting the ``hidden`` ids."""
         async with self.sessions() as session:
-            query = select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id)
+            query = (
+                select(func.count())
+                .select_from(Favorite)
+                .where(Favorite.user_id == user_id, Favorite.id.not_in(list(hidden)))
+            )
             return int((await session.execute(query)).scalar_one())
 
     async def page(
-        self, user_id: int, offset: int = 0, limit: int | None = None
+        self,
+        user_id: int,
+        offset: int = 0,
+        limit: int | None = None,
+        hidden: Collection[int] = (),
     ) -> list[FavoriteRecord]:
-        """The user's favourites, newest first; without ``limit``, all of them (export)."""
+        """The user's favourites, newest first, but the ``hidden`` ids; without ``limit``,
+        all of them (export)."""
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Favorite)
-                .where(Favorite.user_id == user_id)
+                .where(Favorite.user_id == user_id, Favorite.id.not_in(list(hidden)))
                 .order_by(Favorite.created_at.desc(), Favorite.id.desc())
                 .offset(offset)
                 .limit(limit)
             )
             return [_favorite(row) for row in rows]
+
+    async def get(self, favorite_id: int) -> FavoriteRecord | None:
+        async with self.sessions() as session:
+            row = await session.get(Favorite, favorite_id)
+            return None if row is None else _favorite(row)
+
+    async def find(self, user_id: int, name: str, style: str) -> FavoriteRecord | None:
+        """The user's saved ``name`` in ``style`` (the unique key), if any."""
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(Favorite).where(
+                    Favorite.user_id == user_id, Favorite.name == name, Favorite.style == style
+                )
+            )
+            return None if row is None else _favorite(row)
 
     async def remove(self, user_id: int, favorite_id: int) -> bool:
         """Delete only when the row belongs to ``user_id``: ids in buttons can be forged."""

@@ -4,11 +4,16 @@ Callback data carries ids only:
 
 * ``fav:<generation_id>:<index>``: save name ``index`` of a stored answer to the presser's list
 * ``more:<generation_id>``: handled in ``bot.handlers.names`` (it formats a name list)
-* ``favdel:<favorite_id>:<page>``: remove one of the presser's own favourites
+* ``favdel:<favorite_id>:<page>``: remove one of the presser's own favourites, with undo
+* ``favundo:<favorite_id>:<page>``: ↩ bring it back (offered for ``UNDO_SECONDS``)
 * ``favpage:<owner_user_id>:<page>``: turn the page of a /favorites list (owner only)
 
 Every id is checked against the database by the favourites service; whatever a modified
 client sends, the worst it gets is an alert.
+
+🗑 never deletes at once: the list message shows "Removed X · ↩ Undo" and a timer (a JobQueue
+job per message) deletes the name when the window closes, then shows the plain list again.
+Anything else done on that message first (another 🗑, ◀ ▶) ends the window early.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.db.favorites import FavoriteRecord
 from bot.handlers.common import caller, reply, sender_chat, services
 from bot.services.favorites import (
     FavoritesPage,
     FavoritesService,
     SaveStatus,
+    UndoStatus,
     export_csv,
     export_txt,
 )
@@ -38,6 +45,9 @@ FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})")
 MORE_DATA = re.compile(r"more:([0-9]{1,18})")
 FAVDEL_DATA = re.compile(r"favdel:([0-9]{1,18}):([0-9]{1,6})")
 FAVPAGE_DATA = re.compile(r"favpage:([0-9]{1,18}):([0-9]{1,6})")
+FAVUNDO_DATA = re.compile(r"favundo:([0-9]{1,18}):([0-9]{1,6})")
+UNDO_SECONDS = 10.0
+UNDO_SECONDS_KEY = "fav_undo_seconds"  # bot_data override of the undo window (tests)
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
 PRUNE_EVERY = timedelta(hours=12)
@@ -121,12 +131,26 @@ async def edit_ignoring_unchanged(edit: Awaitable[object]) -> None:
 
 
 def favorites_view(
-    page: FavoritesPage, owner_id: int, lang: str
+    page: FavoritesPage,
+    owner_id: int,
+    lang: str,
+    removed: FavoriteRecord | None = None,
+    undo_seconds: float = UNDO_SECONDS,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Text and buttons of one page of a /favorites list."""
+    """Text and buttons of one page of a /favorites list; with ``removed``, the page starts
+    with "Removed X · ↩ Undo" and a button that brings X back."""
+    notice: list[str] = []
+    undo: list[list[InlineKeyboardButton]] = []
+    if removed is not None:
+        name = html.escape(removed.name)
+        notice = [t(lang, "fav_removed_notice", name=name, seconds=f"{undo_seconds:g}"), ""]
+        data = f"favundo:{removed.id}:{page.page}"
+        undo = [[InlineKeyboardButton(t(lang, "btn_undo", name=removed.name), callback_data=data)]]
     if page.total == 0:
-        return t(lang, "fav_empty"), None
+        text = "\n".join([*notice, t(lang, "fav_empty")])
+        return text, InlineKeyboardMarkup(undo) if undo else None
     lines = [
+        *notice,
         t(lang, "fav_header", total=page.total, page=page.page + 1, pages=page.pages),
         "",
     ]
@@ -147,7 +171,7 @@ def favorites_view(
             InlineKeyboardButton(f"🗑 {item.name}", callback_data=f"favdel:{item.id}:{page.page}")
         )
     lines += ["", t(lang, "fav_hint")]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = undo + [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     nav = []
     if page.page > 0:
         nav.append(InlineKeyboardButton("◀", callback_data=f"favpage:{owner_id}:{page.page - 1}"))
@@ -169,34 +193,122 @@ async def favorites_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(update, text, reply_markup=markup)
 
 
+def undo_seconds(bot_data: dict) -> float:
+    return float(bot_data.get(UNDO_SECONDS_KEY, UNDO_SECONDS))
+
+
+def undo_job_name(chat_id: int, message_id: int) -> str:
+    return f"favundo:{chat_id}:{message_id}"
+
+
+async def end_undo_window(context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+    """Whatever removal this message still offers to undo goes through now."""
+    if context.job_queue is None:
+        return
+    for job in context.job_queue.get_jobs_by_name(undo_job_name(message.chat.id, message.id)):
+        job.schedule_removal()
+        await services(context).favorites.commit_removal(job.data["favorite_id"])  # type: ignore[index]
+
+
+async def undo_window_closed(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback: delete the removed name for good, show the plain list again."""
+    job = context.job
+    assert job is not None
+    data: dict = job.data  # type: ignore[assignment]
+    favorites = services(context).favorites
+    await favorites.commit_removal(data["favorite_id"])
+    page = await favorites.page(data["user_id"], data["page"])
+    text, markup = favorites_view(page, data["user_id"], data["lang"])
+    try:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=data["chat_id"],
+            message_id=data["message_id"],
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+    except TelegramError as error:  # the list was deleted meanwhile, or is too old to edit
+        log.info("could not refresh a favourites list after its undo window: %s", error)
+
+
 async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """🗑 (favdel:) and ◀ ▶ (favpage:) on a /favorites list."""
+    """🗑 (favdel:), ↩ (favundo:) and ◀ ▶ (favpage:) on a /favorites list."""
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
     user_id = who.prefs.user_id
     favorites = services(context).favorites
+    message = query.message if isinstance(query.message, Message) else None
+    removed = None
     if (ids := parse_ids(FAVDEL_DATA, query.data)) is not None:
         favorite_id, page_number = ids
-        if not await favorites.remove(user_id, favorite_id):
+        if favorites.is_hidden(favorite_id):  # a second quick 🗑: its undo is on offer already
+            again = await favorites.remove(user_id, favorite_id)
+            if again is None:
+                await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
+            else:
+                await query.answer(t(who.lang, "fav_removed", name=again.name))
+            return
+        removed = await favorites.remove(user_id, favorite_id)
+        if removed is None:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
             return
-        await query.answer(t(who.lang, "fav_removed"))
+        if message is not None:
+            await end_undo_window(context, message)  # one undo offer per message
+        await query.answer(t(who.lang, "fav_removed", name=removed.name))
+    elif (ids := parse_ids(FAVUNDO_DATA, query.data)) is not None:
+        favorite_id, page_number = ids
+        status, record = await favorites.undo_removal(user_id, favorite_id)
+        if status is UndoStatus.NOT_YOURS:
+            await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
+            return
+        if message is not None and context.job_queue is not None:
+            name = undo_job_name(message.chat.id, message.id)
+            for job in context.job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
+        if status is UndoStatus.TOO_LATE or record is None:
+            await query.answer(t(who.lang, "fav_undo_late"), show_alert=True)
+        else:
+            await query.answer(t(who.lang, "fav_restored", name=record.name))
     elif (ids := parse_ids(FAVPAGE_DATA, query.data)) is not None:
         owner_id, page_number = ids
         if owner_id != user_id:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
             return
+        if message is not None:
+            await end_undo_window(context, message)
         await query.answer()
     else:
         await query.answer(t(who.lang, "button_stale"), show_alert=True)
         return
+    if removed is not None and (context.job_queue is None or message is None):
+        await favorites.commit_removal(removed.id)  # no timer to offer an undo with
+        removed = None
     page = await favorites.page(user_id, page_number)
-    text, markup = favorites_view(page, user_id, who.lang)
-    if isinstance(query.message, Message):
+    seconds = undo_seconds(context.bot_data)
+    text, markup = favorites_view(page, user_id, who.lang, removed, seconds)
+    if message is None:
+        return
+    try:
         await edit_ignoring_unchanged(
             query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         )
+    finally:  # armed after the edit, so a short window cannot close before it opens
+        if removed is not None and context.job_queue is not None:
+            context.job_queue.run_once(
+                undo_window_closed,
+                when=seconds,
+                data={
+                    "favorite_id": removed.id,
+                    "user_id": user_id,
+                    "page": page.page,
+                    "lang": who.lang,
+                    "chat_id": message.chat.id,
+                    "message_id": message.id,
+                },
+                name=undo_job_name(message.chat.id, message.id),
+                job_kwargs={"misfire_grace_time": None},
+            )
 
 
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

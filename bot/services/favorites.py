@@ -2,6 +2,11 @@
 
 Buttons only ever carry ids (a generation id and an index, a favourite id). Anything they say
 is checked here against the database, so a forged or stale button can at worst be refused.
+
+Removing is two steps, so a stray 🗑 never loses a name: ``remove`` only hides the favourite
+(lists, counts and exports leave it out) and ``undo_removal`` shows it again; the row is
+deleted by ``commit_removal`` once the undo window has passed. Hidden ids live in memory: if
+the bot stops inside the window, the name simply stays saved.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ PAGE_SIZE = 8
 # this long they are deleted (their buttons then answer "out of date"); saved names stay.
 GENERATION_TTL = timedelta(days=30)
 CSV_COLUMNS = ("name", "style", "prefix", "saved_at")
+
+
+class UndoStatus(Enum):
+    RESTORED = "restored"
+    TOO_LATE = "too_late"  # the removal went through: the row is gone
+    NOT_YOURS = "not_yours"
 
 
 class SaveStatus(Enum):
@@ -50,6 +61,10 @@ class FavoritesService:
     def __init__(self, repo: FavoritesRepository, page_size: int = PAGE_SIZE) -> None:
         self.repo = repo
         self.page_size = page_size
+        self._hidden: dict[int, FavoriteRecord] = {}  # removed, undo still possible; by id
+
+    def _hidden_ids(self, user_id: int) -> list[int]:
+        return [fid for fid, record in self._hidden.items() if record.user_id == user_id]
 
     async def record(self, chat_id: int, user_id: int, batch: NameBatch) -> int:
         """Store an answer so its buttons can refer to it by id; returns the id."""
@@ -78,25 +93,61 @@ class FavoritesService:
             return SaveResult(SaveStatus.INVALID)
         name = record.names[index]
         added = await self.repo.add_favorite(user_id, name, record.style, record.prefix, record.id)
+        if not added:  # saved before; if it was just removed (undo pending), it is back now
+            existing = await self.repo.find(user_id, name, record.style)
+            if existing is not None and self._hidden.pop(existing.id, None) is not None:
+                added = True
         return SaveResult(SaveStatus.SAVED if added else SaveStatus.ALREADY, name, record.user_id)
 
     async def page(self, user_id: int, page: int) -> FavoritesPage:
         """One page of the list; a page past the end (after deletions) shows the last one."""
-        total = await self.repo.count(user_id)
+        hidden = self._hidden_ids(user_id)
+        total = await self.repo.count(user_id, hidden)
         pages = max(1, math.ceil(total / self.page_size))
         page = min(max(page, 0), pages - 1)
-        items = await self.repo.page(user_id, page * self.page_size, self.page_size)
+        items = await self.repo.page(user_id, page * self.page_size, self.page_size, hidden)
         return FavoritesPage(items, page, pages, total, self.page_size)
 
     async def prune_generations(self, max_age: timedelta = GENERATION_TTL) -> int:
         """Forget answers older than ``max_age`` so the table does not grow forever."""
         return await self.repo.prune_generations(utcnow() - max_age)
 
-    async def remove(self, user_id: int, favorite_id: int) -> bool:
-        return await self.repo.remove(user_id, favorite_id)
+    async def remove(self, user_id: int, favorite_id: int) -> FavoriteRecord | None:
+        """Hide one of the user's favourites until ``commit_removal`` deletes it; None when it
+        is not theirs (ids in buttons can be forged). Removing a hidden one again is a no-op."""
+        record = self._hidden.get(favorite_id) or await self.repo.get(favorite_id)
+        if record is None or record.user_id != user_id:
+            return None
+        self._hidden[favorite_id] = record
+        return record
+
+    async def undo_removal(
+        self, user_id: int, favorite_id: int
+    ) -> tuple[UndoStatus, FavoriteRecord | None]:
+        """Show a removed favourite again, if its removal has not gone through yet."""
+        record = self._hidden.get(favorite_id)
+        if record is None:  # not hidden: deleted already, or never removed (a restart)
+            record = await self.repo.get(favorite_id)
+            if record is None:
+                return UndoStatus.TOO_LATE, None
+        if record.user_id != user_id:
+            return UndoStatus.NOT_YOURS, None
+        self._hidden.pop(favorite_id, None)
+        return UndoStatus.RESTORED, record
+
+    async def commit_removal(self, favorite_id: int) -> bool:
+        """Delete a removed favourite for good (the undo window is over); False when it was
+        restored (or saved again) meanwhile."""
+        record = self._hidden.pop(favorite_id, None)
+        if record is None:
+            return False
+        return await self.repo.remove(record.user_id, favorite_id)
+
+    def is_hidden(self, favorite_id: int) -> bool:
+        return favorite_id in self._hidden
 
     async def all(self, user_id: int) -> list[FavoriteRecord]:
-        return await self.repo.page(user_id)
+        return await self.repo.page(user_id, hidden=self._hidden_ids(user_id))
 
 
 def export_txt(items: list[FavoriteRecord]) -> bytes:
