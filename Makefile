@@ -4,13 +4,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ../shared/data
+# Optional package index for the pinned torch==2.13.0. Unset (the default), pip installs what
+# it installs anywhere: on Linux that is the CUDA build (several GB). For the CPU-only wheel:
+#   make run TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# (passed as --extra-index-url; pip's own PIP_EXTRA_INDEX_URL works as well).
+TORCH_INDEX_URL ?=
+TORCH_INDEX_FLAGS := $(if $(strip $(TORCH_INDEX_URL)),--extra-index-url $(strip $(TORCH_INDEX_URL)))
 
 .PHONY: run test chat train-names train-sentiment train-sentiment-short lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(TORCH_INDEX_FLAGS) -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
