@@ -119,7 +119,8 @@ async def test_forged_settings_button_changes_nothing(
         ("🙂", "🙂"),
         ("S" * 500, "too long"),
         ("Сер", "/style ru"),
-        ("a\u0007b", "U+0007"),
+        ("a\ue000b", "U+E000"),  # unprintable: named by code point (controls are dropped
+        # where updates arrive, bot/sanitize.py, so "a\u0007b" simply means "ab")
         ("x<b>y", "&lt;"),
     ],
 )
