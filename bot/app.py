@@ -79,7 +79,7 @@ def load_models(checkpoint_dir: Path) -> Models:
         for lang in SENTIMENT_LANGUAGES
         if (Path(checkpoint_dir) / f"sentiment-{lang}.pt").exists()
     }
-    return Models(names=load_all_styles(checkpoint_dir), sentiment=sentiment)
+    return Models(names=load_all_styles(checkpoint_dir, quantize=True), sentiment=sentiment)
 
 
 def register_handlers(app: Application) -> None:

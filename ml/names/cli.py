@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev_source.add_argument("--corpus", choices=sorted(BUILDERS), help="conditional corpus")
     ev.add_argument("--data-dir", default=None, help="datasets root (NAMECRAFT_DATA_DIR)")
     ev.add_argument("--samples", type=int, default=1000, help="samples for the novelty share")
+    ev.add_argument("--int8", action="store_true", help="score the int8 form the bot serves")
     ev.set_defaults(func=_evaluate)
 
     sample = subparsers.add_parser("sample", help="sample names from a shipped style")
@@ -72,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how strongly sex/era/race steer (1.0 = plain conditional; default: the style's)",
     )
     sample.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
+    sample.add_argument(
+        "--fp32", action="store_true", help="float32 weights (default: int8, as the bot serves)"
+    )
     sample.add_argument(
         "--json", action="store_true", help="print one JSON list of {text, real, parts}"
     )
@@ -97,16 +101,18 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     if args.corpus:
         corpus = BUILDERS[args.corpus](data_dir(args.data_dir))
-        result = evaluate_corpus_checkpoint(args.checkpoint, corpus, args.samples)
+        result = evaluate_corpus_checkpoint(
+            args.checkpoint, corpus, args.samples, quantize=args.int8
+        )
     else:
-        result = evaluate_checkpoint(args.checkpoint, args.data, args.samples)
+        result = evaluate_checkpoint(args.checkpoint, args.data, args.samples, quantize=args.int8)
     print(json.dumps(result))
     return 0
 
 
 def _sample(args: argparse.Namespace) -> int:
     try:
-        bundle = load_style(args.style, Path(args.checkpoint_dir))
+        bundle = load_style(args.style, Path(args.checkpoint_dir), quantize=not args.fp32)
         attributes = requested_attributes(bundle, sex=args.sex, era=args.era, race=args.race)
         shape = Shape(args.min_len, args.max_len, args.ends_with)
         kwargs = {

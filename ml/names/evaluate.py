@@ -100,13 +100,17 @@ def nll_by_attribute(model: CharRNN, rows: Sequence[NameRow], vocab: CharVocab) 
 
 
 def evaluate_checkpoint(
-    checkpoint: str | Path, data: Sequence[str | Path], samples: int = 1000, seed: int = 0
+    checkpoint: str | Path,
+    data: Sequence[str | Path],
+    samples: int = 1000,
+    seed: int = 0,
+    quantize: bool = False,
 ) -> dict[str, float | int | str]:
     """Everything ``python -m ml eval-names`` reports, as a dict.
 
     The data is filtered the way the checkpoint was trained (``max_words`` is kept in it).
     """
-    bundle = NameModel.load(checkpoint)
+    bundle = NameModel.load(checkpoint, quantize=quantize)
     names = read_names(data, int(bundle.meta.get("max_words", 0)))
     train, test = makemore_split(names)
     unknown = sorted({ch for name in test for ch in bundle.vocab.unknown_chars(name)})
@@ -138,7 +142,11 @@ def evaluate_checkpoint(
 
 
 def evaluate_corpus_checkpoint(
-    checkpoint: str | Path, corpus: NameCorpus, samples: int = 1000, eval_draws: int = EVAL_DRAWS
+    checkpoint: str | Path,
+    corpus: NameCorpus,
+    samples: int = 1000,
+    eval_draws: int = EVAL_DRAWS,
+    quantize: bool = False,
 ) -> dict[str, object]:
     """``eval-names --corpus``: the held-out NLL of a conditional model, per attribute.
 
@@ -146,7 +154,7 @@ def evaluate_corpus_checkpoint(
     report; ``novel_share`` counts sampled given names (t=1.0, all controls "any") that are in
     no list of the corpus.
     """
-    bundle = NameModel.load(checkpoint)
+    bundle = NameModel.load(checkpoint, quantize=quantize)
     test_rows = draw_rows(corpus.test, eval_draws, seed=TEST_SEED)
     generated = sample_names(bundle, "", samples, temperature=1.0, seed=0, unique=False)
     novel = sum(1 for g in generated if normalize_name(g.text) not in corpus.known_given)

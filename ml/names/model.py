@@ -11,6 +11,7 @@ hyper-parameters, weights, the character list and the known (real) names of each
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,19 @@ class CharRNN(nn.Module):
         return torch.tensor([row], dtype=torch.long)
 
 
+def quantize_int8(model: CharRNN) -> CharRNN:
+    """int8 dynamic quantisation of the recurrent and linear layers (embeddings stay fp32).
+
+    ``quantize_dynamic`` is marked deprecated in favour of torchao, but it is what torch 2.13
+    ships for CPU GRUs and LSTMs; the returned module is still a ``CharRNN``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(
+            model, {nn.GRU, nn.LSTM, nn.Linear}, dtype=torch.qint8
+        )
+
+
 def expand_state(state: Any, batch: int) -> Any:
     """Repeat a batch-of-one recurrent state ``batch`` times.
 
@@ -137,6 +151,13 @@ def expand_state(state: Any, batch: int) -> Any:
     if isinstance(state, tuple):
         return tuple(expand_state(s, batch) for s in state)
     return state.expand(-1, batch, -1).contiguous()
+
+
+def select_rows(state: Any, index: torch.Tensor) -> Any:
+    """The rows ``index`` of a recurrent state (batch is dim 1), in the same nesting."""
+    if isinstance(state, tuple):
+        return tuple(select_rows(s, index) for s in state)
+    return state.index_select(1, index)
 
 
 @dataclass
@@ -208,14 +229,20 @@ class NameModel:
         )
 
     @classmethod
-    def load(cls, path: str | Path) -> NameModel:
-        """Load on the CPU in eval mode, weights cast back to float32."""
+    def load(cls, path: str | Path, quantize: bool = False) -> NameModel:
+        """Load on the CPU in eval mode, weights cast back to float32.
+
+        ``quantize`` serves the GRU and linear layers with int8 weights (dynamic quantisation):
+        about 0.7× the time of a /name on one thread, at no measurable NLL cost (model card).
+        """
         blob = torch.load(Path(path), map_location="cpu", weights_only=True)
         if blob.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a Namecraft name checkpoint")
         model = CharRNN(ModelConfig(**blob["config"]))
         model.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
         model.eval()
+        if quantize:
+            model = quantize_int8(model)
         return cls(
             style=blob["style"],
             model=model,

@@ -38,17 +38,21 @@ def checkpoint_path(style: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -
     return Path(checkpoint_dir) / f"names-{style}.pt"
 
 
-def load_style(style: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> NameModel:
+def load_style(
+    style: str, checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, quantize: bool = False
+) -> NameModel:
     path = checkpoint_path(style, checkpoint_dir)
     if style not in STYLES or not path.exists():
         raise StyleNotFound(f"unknown style {style!r}; shipped styles: {', '.join(STYLES)}")
-    return NameModel.load(path)
+    return NameModel.load(path, quantize=quantize)
 
 
-def load_all_styles(checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR) -> dict[str, NameModel]:
-    """Every shipped style that has a checkpoint on disk, loaded once."""
+def load_all_styles(
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR, quantize: bool = False
+) -> dict[str, NameModel]:
+    """Every shipped style that has a checkpoint on disk, loaded once (the bot: int8)."""
     return {
-        style: NameModel.load(checkpoint_path(style, checkpoint_dir))
+        style: NameModel.load(checkpoint_path(style, checkpoint_dir), quantize=quantize)
         for style in STYLES
         if checkpoint_path(style, checkpoint_dir).exists()
     }

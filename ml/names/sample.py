@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from ml.names.model import ANY, GIVEN, PART, NameModel, expand_state
+from ml.names.model import ANY, GIVEN, PART, NameModel, expand_state, select_rows
 from ml.names.obscenity import is_obscene
 from ml.names.vocab import BOS, EOS, normalize_name, title_case
 
@@ -326,34 +326,46 @@ class _Grower:
         """``batch`` samples; the end token is masked before ``min_new`` characters, and rows
         still going after ``budget`` characters are dropped (never cut short).
 
+        Finished rows leave the batch at once, so each step runs the network only on the rows
+        still writing (a batch of names is mostly short ones waiting for the longest).
+
         ``max_nll`` drops continuations whose mean loss per character (at temperature 1, end
         token included) is above it: the guard when the temperature was raised to find more.
         """
         logits, state, conditions = self._start(batch)
-        rows = torch.empty(batch, 0, dtype=torch.long)
-        done = torch.zeros(batch, dtype=torch.bool)
+        written: list[list[int]] = [[] for _ in range(batch)]
+        finished: list[int] = []
+        live = list(range(batch))  # original row of each row still in the batch
         guarded = max_nll < inf  # the loss is only tracked when something is judged on it
-        nll = torch.zeros(batch)
+        nll = [0.0] * batch
         for step in range(budget + 1):
             if step < min_new:
                 logits[:, EOS] = float("-inf")
             probs = torch.softmax(logits / self.temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
             if guarded:
                 picked = torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
-                nll = nll - torch.where(done, torch.zeros_like(picked), picked)
-            rows = torch.cat([rows, nxt[:, None]], dim=1)
-            done |= nxt == EOS
-            if bool(done.all()):
-                break
+                for row, loss in zip(live, picked.tolist(), strict=True):
+                    nll[row] -= loss
+            going = nxt != EOS
+            for row, char, on in zip(live, nxt.tolist(), going.tolist(), strict=True):
+                if on:
+                    written[row].append(char)
+                else:
+                    finished.append(row)
+            if step == budget or not bool(going.any()):
+                break  # rows still going here ran past the budget: dropped
+            if not bool(going.all()):
+                keep = going.nonzero().squeeze(1)
+                live = [live[i] for i in keep.tolist()]
+                nxt, state = nxt[keep], select_rows(state, keep)
+                conditions = None if conditions is None else conditions[keep]
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
             logits = step_logits[:, -1, :]
-        keep = done
+        finished.sort()  # in row order, as drawn
         if guarded:
-            lengths = (rows != EOS).sum(dim=1) + 1
-            keep = keep & (nll / lengths <= max_nll)
-        return [rows[i].tolist() for i in range(batch) if bool(keep[i])]
+            finished = [r for r in finished if nll[r] / (len(written[r]) + 1) <= max_nll]
+        return [written[r] for r in finished]
 
     def with_suffix(
         self, batch: int, budget: int, min_new: int, suffix: list[int], count: int
