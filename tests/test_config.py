@@ -36,6 +36,7 @@ async def run_bot_module(
 
 @pytest.fixture
 def no_own_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the bot's variables set; monkeypatch puts the environment back afterwards."""
     for key in list(os.environ):
         if key.startswith(OWN_VARIABLES):
             monkeypatch.delenv(key)
@@ -64,8 +65,11 @@ async def test_config_import_and_missing_token_do_not_load_torch(tmp_path: Path)
 
 @pytest.mark.usefixtures("no_own_env")
 @pytest.mark.parametrize("level", ["VERBOSE", "warn", "20", "INF O"])
-def test_mistyped_log_level_is_refused_naming_the_levels(level: str, tmp_path: Path) -> None:
-    os.environ.update(TELEGRAM_BOT_TOKEN="1:x", LOG_LEVEL=level)
+def test_mistyped_log_level_is_refused_naming_the_levels(
+    level: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("LOG_LEVEL", level)
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / ".env")
     message = str(caught.value)
@@ -74,10 +78,11 @@ def test_mistyped_log_level_is_refused_naming_the_levels(level: str, tmp_path: P
 
 
 @pytest.mark.usefixtures("no_own_env")
-def test_log_level_any_case_and_defaults(tmp_path: Path) -> None:
-    os.environ.update(TELEGRAM_BOT_TOKEN="1:x", LOG_LEVEL=" debug ")
+def test_log_level_any_case_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("LOG_LEVEL", " debug ")
     assert load_settings(tmp_path / ".env").log_level == "DEBUG"
-    del os.environ["LOG_LEVEL"]
+    monkeypatch.delenv("LOG_LEVEL")
     assert load_settings(tmp_path / ".env").log_level == "INFO"
     chat = load_settings(tmp_path / ".env", require_token=False, default_log_level="WARNING")
     assert chat.log_level == "WARNING"
