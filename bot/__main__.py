@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import replace
 
-from bot.config import CHAT_DATABASE_URL, ConfigError, Settings, load_settings
+from bot.config import CHAT_DATABASE_URL, ConfigError, load_settings
 from bot.logging_setup import setup_logging
 
 
@@ -63,12 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     database_url = args.database_url or settings.database_url
 
     def factory(token: str, base_url: str):  # type: ignore[no-untyped-def]
-        chat_settings = Settings(
-            token=token,
-            api_base_url=base_url,
-            database_url=database_url,
-            log_level=settings.log_level,
-            checkpoint_dir=settings.checkpoint_dir,
+        # every other setting as configured; only the fake server and the database differ
+        chat_settings = replace(
+            settings, token=token, api_base_url=base_url, database_url=database_url
         )
         return build_application(chat_settings, models)
 
