@@ -30,6 +30,7 @@ from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, reviews, settings
+from bot.inference import InferenceExecutor
 from bot.sanitize import CleanUpdatesRequest
 from bot.services import Services
 from bot.services.favorites import FavoritesService
@@ -160,6 +161,7 @@ async def on_startup(app: Application) -> None:
 
 async def on_shutdown(app: Application) -> None:
     await app.bot_data["engine"].dispose()
+    app.bot_data["executor"].shutdown()
 
 
 def build_application(settings: Settings, models: Models | None = None) -> Application:
@@ -167,13 +169,18 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
     models = models or load_models(settings.checkpoint_dir)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    name_service = NameService(models.names)
+    executor = InferenceExecutor(
+        workers=settings.inference_workers or None,
+        torch_threads=settings.torch_threads,
+        max_pending=settings.inference_queue,
+    )
+    name_service = NameService(models.names, executor)
     services = Services(
         names=name_service,
         settings=SettingsRepository(sessions),
         favorites=FavoritesService(FavoritesRepository(sessions)),
         game=GameService(name_service, GameRepository(sessions)),
-        sentiment=SentimentService(models.sentiment),
+        sentiment=SentimentService(models.sentiment, executor),
     )
     app = (
         ApplicationBuilder()
@@ -187,7 +194,12 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         .post_shutdown(on_shutdown)
         .build()
     )
-    app.bot_data.update(services=services, engine=engine, database_url=settings.database_url)
+    app.bot_data.update(
+        services=services,
+        engine=engine,
+        database_url=settings.database_url,
+        executor=executor,
+    )
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)
     return app

@@ -38,6 +38,10 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     log_level: str = "INFO"
     checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR
+    # the CPU budget of model calls (bot/inference.py); 0 workers = one per core
+    inference_workers: int = 0
+    torch_threads: int = 1
+    inference_queue: int = 64  # model calls admitted at once; one more gets "busy, retry"
 
 
 def parse_log_level(raw: str) -> str:
@@ -48,6 +52,20 @@ def parse_log_level(raw: str) -> str:
             f"LOG_LEVEL={raw.strip()!r} is not a logging level; use one of {', '.join(LOG_LEVELS)}."
         )
     return level
+
+
+def parse_count(name: str, raw: str, default: int, minimum: int) -> int:
+    """A whole number ≥ ``minimum`` from the environment (empty: ``default``), else ConfigError."""
+    text = raw.strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name}={text!r} must be a whole number ≥ {minimum}.")
+    return value
 
 
 def load_settings(
@@ -74,5 +92,14 @@ def load_settings(
         log_level=parse_log_level(os.environ.get("LOG_LEVEL", "").strip() or default_log_level),
         checkpoint_dir=Path(
             os.environ.get("NAMECRAFT_CHECKPOINT_DIR", "").strip() or DEFAULT_CHECKPOINT_DIR
+        ),
+        inference_workers=parse_count(
+            "NAMECRAFT_INFERENCE_WORKERS", os.environ.get("NAMECRAFT_INFERENCE_WORKERS", ""), 0, 0
+        ),
+        torch_threads=parse_count(
+            "NAMECRAFT_TORCH_THREADS", os.environ.get("NAMECRAFT_TORCH_THREADS", ""), 1, 1
+        ),
+        inference_queue=parse_count(
+            "NAMECRAFT_INFERENCE_QUEUE", os.environ.get("NAMECRAFT_INFERENCE_QUEUE", ""), 64, 1
         ),
     )

@@ -214,6 +214,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_top": "Game leaderboard",
         "unknown_command": "I don't know that command. /help lists what I can do.",
         "error": "Sorry, something went wrong on my side. Please try again.",
+        "busy": "I'm swamped right now 🐢 Please try again in a few seconds.",
         "bot_description": (
             "I invent names with small neural networks (English, Russian, fantasy): /name Ser. "
             "Send me a review and I'll tell you its mood. Save names with ⭐, play /game in groups."
@@ -438,6 +439,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_top": "Таблица очков игры",
         "unknown_command": "Не знаю такой команды. Всё, что я умею: /help.",
         "error": "Простите, у меня что-то сломалось. Попробуйте ещё раз.",
+        "busy": "Я сейчас завален работой 🐢 Попробуйте ещё раз через несколько секунд.",
         "bot_description": (
             "Придумываю имена небольшими нейросетями (русские, английские, фэнтези): /name Сер. "
             "Пришлите отзыв, и я скажу его настроение. Сохраняйте имена ⭐, играйте в /game."

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.handlers.common import caller, for_another_bot, owner_id, reply, services
 from bot.handlers.inline import refusal_from_parameter
 from bot.handlers.names import explain_refusal
+from bot.inference import InferenceBusy
 from bot.texts import format_temperature, pick_language, style_title, t
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,22 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure (the token is redacted by the log filter) and apologise to the user."""
-    log.error("handler failed", exc_info=context.error)
+    """Log the failure (the token is redacted by the log filter) and apologise to the user.
+
+    A full inference queue (``InferenceBusy``) is not a failure: the user is asked to retry
+    in a moment, and it is logged as a warning without a traceback.
+    """
+    busy = isinstance(context.error, InferenceBusy)
+    if busy:
+        log.warning("inference queue full: asked the user to retry")
+    else:
+        log.error("handler failed", exc_info=context.error)
+    if isinstance(update, Update) and update.inline_query is not None:
+        try:  # an empty answer rather than a spinner until Telegram gives up
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+        except Exception:
+            log.warning("could not answer the inline query after an error", exc_info=True)
+        return
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     user = update.effective_user
@@ -73,11 +88,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             lang = pick_language(prefs.language, user.language_code)
         except Exception:
             log.warning("could not read the user's language for the apology", exc_info=True)
+    text = t(lang, "busy" if busy else "error")
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(t(lang, "error"), show_alert=True)
+            await update.callback_query.answer(text, show_alert=True)
         else:
-            await context.bot.send_message(update.effective_chat.id, t(lang, "error"))
+            await context.bot.send_message(update.effective_chat.id, text)
     except Exception:  # the apology itself failed (network, chat gone): nothing more to do
         log.warning("could not send the error apology", exc_info=True)
 

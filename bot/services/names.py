@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.inference import InferenceExecutor
 from ml.names.full import FullName, sample_full_names
 from ml.names.model import PART, NameModel
 from ml.names.registry import STYLES, style_accepting
@@ -125,10 +125,13 @@ def describe_char(ch: str) -> str:
 
 
 class NameService:
-    def __init__(self, models: dict[str, NameModel]) -> None:
+    def __init__(
+        self, models: dict[str, NameModel], executor: InferenceExecutor | None = None
+    ) -> None:
         if not models:
             raise ValueError("no name models loaded: ml/checkpoints/names-*.pt are missing")
         self.models = models
+        self.executor = executor or InferenceExecutor()
 
     @property
     def styles(self) -> list[str]:
@@ -201,7 +204,8 @@ class NameService:
         temperature = min(MAX_TEMPERATURE, max(MIN_TEMPERATURE, temperature))
         chosen = self.applicable(style, attributes or {})
         sampler = sample_full_names if full else sample_names
-        names = await asyncio.to_thread(
+        # one request per call: requests differ in prefix, controls and temperature
+        names = await self.executor.run(
             sampler,
             self.models[style],
             cleaned,

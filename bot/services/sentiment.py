@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 
+from bot.inference import InferenceExecutor
 from ml.sentiment import Reading, SentimentReader, route_language
 
 # Telegram messages are at most 4096 characters, but a forwarded or replied-to text can be
@@ -33,8 +33,11 @@ class ReviewVerdict:
 
 
 class SentimentService:
-    def __init__(self, readers: dict[str, SentimentReader]) -> None:
+    def __init__(
+        self, readers: dict[str, SentimentReader], executor: InferenceExecutor | None = None
+    ) -> None:
         self.readers = readers
+        self.executor = executor or InferenceExecutor()
 
     @property
     def available(self) -> bool:
@@ -59,5 +62,6 @@ class SentimentService:
         reader = self.readers.get(lang)
         if reader is None:
             raise ReviewRefusal("unavailable")
-        [reading] = await asyncio.to_thread(reader.read, [text])
+        # concurrent messages in one language share a batch (the reader sorts it by length)
+        reading = await self.executor.run_batched(("sentiment", lang), reader.read, text)
         return ReviewVerdict(lang, reading, cut_by_chars)
