@@ -214,6 +214,9 @@ def sample_names(
     context = torch.tensor([[BOS, *vocab.encode(prepared.model_text)]])
     logits, state = model(context, attributes=conditions)
     grower = _Grower(model, logits[:, -1, :], state, conditions, temperature, generator)
+    # a separator never starts the continued word, follows another, or ends the name
+    grower.separators = torch.tensor([vocab.stoi[c] for c in SEPARATORS if c in vocab.stoi])
+    grower.at_word_start = not prepared.model_text
     suffix_ids = vocab.encode(suffix)
 
     seen: set[str] = set()
@@ -316,6 +319,17 @@ class _Grower:
     ) -> None:
         self.model, self.first_logits, self.state = model, first_logits, state
         self.conditions, self.temperature, self.generator = conditions, temperature, generator
+        self.separators = torch.empty(0, dtype=torch.long)  # ids of " ", "-", "'" in the vocab
+        self.at_word_start = False  # the prefix's last word is empty (no prefix, or "Mary ")
+
+    def _mask_separators(self, logits: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+        """No separator (nor the end) right after a separator or at the start of a word, so
+        "-Thilly", "Baun ", "Quari'" and "O''Br" cannot be written. ``after``: (rows,) bool."""
+        if len(self.separators) and bool(after.any()):
+            rows = after.nonzero().squeeze(1)
+            logits[rows[:, None], self.separators[None, :]] = float("-inf")
+            logits[rows, EOS] = float("-inf")
+        return logits
 
     def _start(self, batch: int) -> tuple[torch.Tensor, object, torch.Tensor | None]:
         logits = self.first_logits.expand(batch, -1).clone()
@@ -338,9 +352,11 @@ class _Grower:
         live = list(range(batch))  # original row of each row still in the batch
         guarded = max_nll < inf  # the loss is only tracked when something is judged on it
         nll = [0.0] * batch
+        after_sep = torch.full((batch,), self.at_word_start)
         for step in range(budget + 1):
             if step < min_new:
                 logits[:, EOS] = float("-inf")
+            logits = self._mask_separators(logits, after_sep)
             probs = torch.softmax(logits / self.temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
             if guarded:
@@ -355,10 +371,11 @@ class _Grower:
                     finished.append(row)
             if step == budget or not bool(going.any()):
                 break  # rows still going here ran past the budget: dropped
+            after_sep = torch.isin(nxt, self.separators)
             if not bool(going.all()):
                 keep = going.nonzero().squeeze(1)
                 live = [live[i] for i in keep.tolist()]
-                nxt, state = nxt[keep], select_rows(state, keep)
+                nxt, state, after_sep = nxt[keep], select_rows(state, keep), after_sep[keep]
                 conditions = None if conditions is None else conditions[keep]
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
             logits = step_logits[:, -1, :]
@@ -383,6 +400,7 @@ class _Grower:
         prefixes: list[torch.Tensor] = []  # per step: (batch, step) characters before the suffix
         k = len(suffix)
         suffix_tensor = torch.tensor(suffix)
+        after_sep = torch.full((batch,), self.at_word_start)
         for step in range(budget - k + 1):
             if step + k >= min_new:
                 first = torch.log_softmax(logits, dim=-1)[:, suffix[0]]
@@ -394,10 +412,11 @@ class _Grower:
                 scores.append(logp + first + rest.sum(dim=(1, 2)) + tail[:, k - 1, EOS])
                 prefixes.append(rows)
             # one free step for every row; ending without the suffix would waste the row
-            masked = logits.clone()
+            masked = self._mask_separators(logits.clone(), after_sep)
             masked[:, EOS] = float("-inf")
             probs = torch.softmax(masked / self.temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
+            after_sep = torch.isin(nxt, self.separators)
             logp = logp + torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
             rows = torch.cat([rows, nxt[:, None]], dim=1)
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)

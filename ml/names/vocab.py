@@ -21,14 +21,17 @@ def normalize_name(name: str) -> str:
 def title_case(name: str) -> str:
     """Case a modelled name like names are written: 'anna-maria' → 'Anna-Maria'.
 
-    ``str.title`` is not used because it upper-cases after apostrophes in the middle of words
-    in ways that differ by locale; here only the starts of words and hyphen parts are raised.
+    ``str.title`` is not used because it upper-cases after every apostrophe ("Ka'Lith"); here
+    the starts of words and hyphen parts are raised, and the letter after a one-letter
+    apostrophe prefix ("o'brien" → "O'Brien", "d'arcy" → "D'Arcy"), not one mid-word.
     """
     out: list[str] = []
     raise_next = True
+    word = 0  # letters so far in the current word
     for ch in name:
         out.append(ch.upper() if raise_next else ch)
-        raise_next = ch in " -"
+        raise_next = ch in " -" or (ch in "'’" and word == 1)
+        word = 0 if ch in " -" else word + 1
     return "".join(out)
 
 
