@@ -164,6 +164,17 @@ async def on_shutdown(app: Application) -> None:
     app.bot_data["executor"].shutdown()
 
 
+def rate_limiter(messages_per_second: float) -> AIORateLimiter | None:
+    """The bot's overall send limit (BOT_RATE_LIMIT); None when it is 0 (no limiter at all).
+
+    Telegram answers 429 with retry_after when a bot sends too fast; the limiter waits and
+    retries such a call twice before giving up.
+    """
+    if messages_per_second <= 0:
+        return None
+    return AIORateLimiter(overall_max_rate=messages_per_second, max_retries=2)
+
+
 def build_application(settings: Settings, models: Models | None = None) -> Application:
     """A ready-to-start Application; pass ``models`` to share loaded checkpoints (tests, chat)."""
     models = models or load_models(settings.checkpoint_dir)
@@ -182,18 +193,20 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         game=GameService(name_service, GameRepository(sessions)),
         sentiment=SentimentService(models.sentiment, executor),
     )
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_base_url)
         # every update's text is cleaned once, before any handler sees it (bot/sanitize.py)
         .get_updates_request(CleanUpdatesRequest())
-        .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(16)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
-        .build()
     )
+    limiter = rate_limiter(settings.bot_rate_limit)
+    if limiter is not None:
+        builder = builder.rate_limiter(limiter)
+    app = builder.build()
     app.bot_data.update(
         services=services,
         engine=engine,

@@ -6,6 +6,7 @@ at once instead of loading PyTorch first.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/namecraft.db"
 CHAT_DATABASE_URL = "sqlite+aiosqlite:///data/chat.db"  # `python -m bot chat` keeps its own
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_RATE_LIMIT = 30.0  # messages per second for the whole bot, as Telegram documents
 
 MISSING_TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), then "
@@ -42,6 +44,8 @@ class Settings:
     inference_workers: int = 0
     torch_threads: int = 1
     inference_queue: int = 64  # model calls admitted at once; one more gets "busy, retry"
+    # overall send rate, messages per second (Telegram's documented limit); 0 = no limiter
+    bot_rate_limit: float = DEFAULT_RATE_LIMIT
 
 
 def parse_log_level(raw: str) -> str:
@@ -65,6 +69,22 @@ def parse_count(name: str, raw: str, default: int, minimum: int) -> int:
         value = minimum - 1
     if value < minimum:
         raise ConfigError(f"{name}={text!r} must be a whole number ≥ {minimum}.")
+    return value
+
+
+def parse_rate(name: str, raw: str, default: float) -> float:
+    """A number of messages per second ≥ 0 (``0`` turns limiting off; empty: ``default``)."""
+    text = raw.strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(
+            f"{name}={text!r} must be a number of messages per second ≥ 0 (0 turns it off)."
+        )
     return value
 
 
@@ -101,5 +121,8 @@ def load_settings(
         ),
         inference_queue=parse_count(
             "NAMECRAFT_INFERENCE_QUEUE", os.environ.get("NAMECRAFT_INFERENCE_QUEUE", ""), 64, 1
+        ),
+        bot_rate_limit=parse_rate(
+            "BOT_RATE_LIMIT", os.environ.get("BOT_RATE_LIMIT", ""), DEFAULT_RATE_LIMIT
         ),
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from telegram.ext import AIORateLimiter
 
-from bot.config import DEFAULT_CHECKPOINT_DIR, LOG_LEVELS, ConfigError, load_settings
+from bot.app import Models, build_application
+from bot.config import DEFAULT_CHECKPOINT_DIR, LOG_LEVELS, ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN_VARIABLES = ("TELEGRAM_", "DATABASE_", "NAMECRAFT_", "LOG_LEVEL")
@@ -125,3 +128,48 @@ async def test_chat_with_mistyped_log_level_exits_2(tmp_path: Path) -> None:
         "-m", "bot", "chat", cwd=tmp_path, env=clean_env(LOG_LEVEL="LOUD")
     )
     assert rc == 2 and "LOG_LEVEL='LOUD'" in err and "WARNING" in err
+
+
+@pytest.mark.usefixtures("no_own_env")
+def test_bot_rate_limit_default_number_and_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    assert load_settings(tmp_path / ".env").bot_rate_limit == 30  # Telegram's documented rate
+    for raw, value in [("0", 0), (" 12 ", 12), ("2.5", 2.5)]:
+        monkeypatch.setenv("BOT_RATE_LIMIT", raw)
+        assert load_settings(tmp_path / ".env").bot_rate_limit == value
+    monkeypatch.delenv("BOT_RATE_LIMIT")
+    (tmp_path / ".env").write_text("BOT_RATE_LIMIT=0\n", encoding="utf-8")
+    assert load_settings(tmp_path / ".env").bot_rate_limit == 0
+
+
+@pytest.mark.usefixtures("no_own_env")
+@pytest.mark.parametrize("raw", ["-1", "fast", "nan", "inf", "30/s"])
+def test_bad_bot_rate_limit_is_refused_naming_the_variable(
+    raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.setenv("BOT_RATE_LIMIT", raw)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / ".env")
+    assert f"BOT_RATE_LIMIT={raw!r}" in str(caught.value)
+
+
+def test_bot_rate_limit_sets_the_applications_limiter(
+    shipped_models: Models, tmp_path: Path
+) -> None:
+    """30 (the default) gives PTB's AIORateLimiter at 30 messages/s that retries a 429;
+    0 builds the Application with no rate limiter at all."""
+    built = {}
+    for rate in (30.0, 0.0):
+        settings = Settings(token="1:x", database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+        app = build_application(replace(settings, bot_rate_limit=rate), shipped_models)
+        app.bot_data["executor"].shutdown()
+        built[rate] = app.bot.rate_limiter
+    limiter = built[30.0]
+    assert isinstance(limiter, AIORateLimiter)
+    assert limiter._base_limiter is not None
+    assert (limiter._base_limiter.max_rate, limiter._base_limiter.time_period) == (30, 1)
+    assert limiter._max_retries == 2
+    assert built[0.0] is None
