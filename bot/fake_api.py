@@ -14,6 +14,7 @@ Everything runs in one asyncio event loop, so no locking is needed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import html
 import itertools
@@ -569,6 +570,10 @@ class FakeBotApi:
         self._allowed_updates: set[str] | None = None
         self._update_event = asyncio.Event()
         self._call_event = asyncio.Event()
+        # per chat: indexes into ``calls`` of its successful replies, and who waits for one
+        # (so that hundreds of chats waiting at once do not each rescan every call)
+        self._reply_indexes: dict[Any, list[int]] = {}
+        self._reply_waiters: dict[Any, list[asyncio.Future[None]]] = {}
 
         self._chats: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
@@ -900,21 +905,39 @@ class FakeBotApi:
         ``since`` defaults to "now", so call ``mark()`` *before* enqueueing the user action
         when the bot may answer faster than this coroutine starts.
         """
-        start = self.mark() if since is None else since
-
-        def matches(call: dict[str, Any]) -> bool:
-            return (
-                call["method"] in REPLY_METHODS
-                and call["ok"]
-                and _as_int(call["params"].get("chat_id")) == chat_id
-            )
-
-        call = await self._wait_for(matches, start, timeout)
-        if call is None:
-            raise TimeoutError(
-                f"no reply to chat {chat_id} within {timeout}s; " + self.dump_calls(start)
-            )
+        call = await self.wait_for_reply_call(chat_id, timeout=timeout, since=since)
         return call["params"]
+
+    async def wait_for_reply_call(
+        self, chat_id: int, *, timeout: float = 10.0, since: int | None = None
+    ) -> dict[str, Any]:
+        """Like ``wait_for_reply`` but the whole call record (``time`` says when it arrived).
+
+        Replies are indexed per chat, so many chats can wait at once (a load benchmark with
+        hundreds of users) without each waiter rescanning every call the bot makes.
+        """
+        start = self.mark() if since is None else since
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            indexes = self._reply_indexes.get(chat_id, [])
+            found = bisect.bisect_left(indexes, start)
+            if found < len(indexes):
+                return self.calls[indexes[found]]
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"no reply to chat {chat_id} within {timeout}s; " + self.dump_calls(start)
+                )
+            waiter: asyncio.Future[None] = loop.create_future()
+            waiters = self._reply_waiters.setdefault(chat_id, [])
+            waiters.append(waiter)
+            try:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, remaining)
+            finally:
+                if waiter in waiters:
+                    waiters.remove(waiter)
 
     def dump_calls(self, since: int = 0) -> str:
         """Readable list of recorded calls, for assertion messages."""
@@ -1000,6 +1023,12 @@ class FakeBotApi:
         self.calls.append(call)
         event, self._call_event = self._call_event, asyncio.Event()
         event.set()
+        if call["ok"] and call["method"] in REPLY_METHODS:
+            chat_id = _as_int(call["params"].get("chat_id"))
+            self._reply_indexes.setdefault(chat_id, []).append(len(self.calls) - 1)
+            for waiter in self._reply_waiters.pop(chat_id, []):
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def _wait_for(
         self, matches: Callable[[dict[str, Any]], bool], since: int, timeout: float

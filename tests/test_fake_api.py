@@ -164,6 +164,33 @@ async def test_long_polling_delivers_message_and_records_echo(
     assert message["message_id"] == sent["message_id"] + 1
 
 
+async def test_many_chats_wait_for_their_own_replies(api: FakeBotApi, app: Application) -> None:
+    """wait_for_reply_call indexes replies per chat: 60 chats waiting at once each get their
+    own answer (with the time it arrived); a failed send is no reply; a reply sent before the
+    wait started is found at once; a timed-out waiter leaves nothing behind."""
+    users = [api.user(user_id=5000 + i, first_name=f"U{i}") for i in range(60)]
+    api.fail("sendMessage", when=lambda params: str(params.get("chat_id")) == "5000")
+    since = api.mark()
+    before = time.time()
+    for user in users:
+        api.send_message(f"hi {user['id']}", user=user)
+    calls = await asyncio.gather(
+        *(api.wait_for_reply_call(user["id"], since=since, timeout=10) for user in users[1:])
+    )
+    assert [call["params"]["text"] for call in calls] == [f"echo: hi {u['id']}" for u in users[1:]]
+    assert all(call["ok"] and before <= call["time"] <= time.time() for call in calls)
+    with pytest.raises(TimeoutError, match="no reply to chat 5000"):
+        await api.wait_for_reply(5000, since=since, timeout=0.3)
+    again = await api.wait_for_reply(5001, since=since, timeout=0.001)  # already there
+    assert again["text"] == "echo: hi 5001"
+    later = api.mark()
+    with pytest.raises(TimeoutError):
+        await api.wait_for_reply_call(5001, since=later, timeout=0.2)
+    assert not any(api._reply_waiters.values())
+    api.send_message("once more", user=users[1])
+    assert (await api.wait_for_reply(5001, since=later, timeout=5))["text"] == "echo: once more"
+
+
 async def test_long_poll_returns_early_when_update_arrives(api: FakeBotApi) -> None:
     """A getUpdates with a long timeout must answer as soon as an update is enqueued."""
     application = build_app(api.token, api.base_url)
