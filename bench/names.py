@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/names.py [--data-dir ../shared/data] [--samples 10000] [--repeats 200]
 
-Prints one table per measure and, last, one JSON line. Every number is measured in this run:
+Prints one table per measure and, last, one JSON line. Every number is measured in this run,
+on the served form of the styles (int8 GRU and linear layers, the style's guidance):
 
 * NLL: ``names-makemore.pt`` on makemore's test split (and on its names unseen in training);
   the conditional styles on their own held-out names (split by name), per attribute.
@@ -211,7 +212,7 @@ def quality_of(
     bundle: NameModel, corpus: NameCorpus, path: Path, control: str, args: argparse.Namespace
 ) -> dict[str, object]:
     """Everything but latency for one conditional style."""
-    evaluation = evaluate_corpus_checkpoint(path, corpus, samples=1000)
+    evaluation = evaluate_corpus_checkpoint(path, corpus, samples=1000, quantize=True)
     row: dict[str, object] = {
         "test_nll": evaluation["test_nll"],
         "test_nll_by_attribute": evaluation["test_nll_by_attribute"],
@@ -248,6 +249,7 @@ def main() -> None:
     ckpt_dir = Path(args.checkpoint_dir)
     report: dict[str, dict[str, object]] = {}
 
+    # the baseline: the previous release's en model (fp32, unconditional), same sampler
     makemore = NameModel.load(ckpt_dir / "names-makemore.pt")
     p50, p99 = latency(makemore, "makemore", args.repeats)
     report["makemore"] = {"latency_ms_p50": round(p50, 2), "latency_ms_p99": round(p99, 2)}
@@ -262,9 +264,9 @@ def main() -> None:
         path = checkpoint_path(style, ckpt_dir)
         if not path.exists():
             continue
-        bundle = NameModel.load(path)
+        bundle = NameModel.load(path, quantize=True)  # as the bot serves it
         corpus = build(root)
-        row: dict[str, object] = {"parameters": bundle.model.num_parameters()}
+        row: dict[str, object] = {"parameters": bundle.meta.get("parameters")}  # fp32 count
         control = "sex" if style in SEX_STYLES else "race" if "race" in corpus.attributes else ""
         if not args.latency_only:
             row.update(quality_of(bundle, corpus, path, control, args))
