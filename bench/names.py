@@ -45,7 +45,7 @@ from ml.names.model import PART, NameModel
 from ml.names.obscenity import is_obscene
 from ml.names.registry import DEFAULT_CHECKPOINT_DIR, checkpoint_path
 from ml.names.sample import GeneratedName, sample_names
-from ml.names.vocab import normalize_name
+from ml.names.vocab import BOS, EOS, normalize_name
 
 PREFIXES = {
     "en": ["", "Ser", "Ma", "Jo"],
@@ -196,6 +196,49 @@ def obscene_counts(bundle: NameModel, samples: int) -> tuple[int, int, list[str]
     return len(flagged), sum(is_obscene(g.text) for g in shown), flagged[:5]
 
 
+@torch.inference_mode()
+def naive_names(bundle: NameModel, prefix: str, count: int, seed: int) -> list[str]:
+    """The old way: one row, one character at a time, until ``count`` distinct names (t=1)."""
+    generator = torch.Generator().manual_seed(seed)
+    net, vocab = bundle.model, bundle.vocab
+    start = torch.tensor([[BOS, *vocab.encode(normalize_name(prefix))]])
+    found: set[str] = set()
+    while len(found) < count:
+        logits, state = net(start)
+        chars: list[int] = []
+        for _ in range(bundle.max_length):
+            nxt = int(torch.multinomial(torch.softmax(logits[0, -1], -1), 1, generator=generator))
+            if nxt == EOS:
+                found.add(vocab.decode(chars))
+                break
+            chars.append(nxt)
+            logits, state = net(torch.tensor([[nxt]]), state)
+    return sorted(found)
+
+
+def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
+    """p50 ms of one /name (8 names) by the old and new paths, interleaved in one process so
+    the machine's drift hits all of them alike: naive loop (fp32), batched (fp32), batched
+    (int8, what the bot serves)."""
+    fp32, int8 = NameModel.load(path), NameModel.load(path, quantize=True)
+    paths: dict[str, Callable[[str, int], object]] = {
+        "naive_fp32": lambda prefix, seed: naive_names(fp32, prefix, 8, seed),
+        "batched_fp32": lambda prefix, seed: sample_names(fp32, prefix, 8, 1.0, seed=seed),
+        "batched_int8": lambda prefix, seed: sample_names(int8, prefix, 8, 1.0, seed=seed),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    for i in range(repeats):
+        prefix = PREFIXES["en"][i % len(PREFIXES["en"])]
+        for name, run in paths.items():
+            started = time.perf_counter()
+            run(prefix, i)
+            timings[name].append((time.perf_counter() - started) * 1000)
+    out = {f"{name}_p50_ms": round(statistics.median(t), 2) for name, t in timings.items()}
+    base = out["naive_fp32_p50_ms"]
+    out.update({f"{name}_ratio": round(out[f"{name}_p50_ms"] / base, 2) for name in paths})
+    return out
+
+
 def latency(
     bundle: NameModel, style: str, repeats: int, attributes: dict[str, str] | None = None
 ) -> tuple[float, float]:
@@ -281,6 +324,7 @@ def main() -> None:
                 latency_controlled_ms_p99=round(p99, 2),
             )
         report[style] = row
+    paths = sampling_paths(checkpoint_path("en", ckpt_dir), max(30, args.repeats // 4))
 
     print("NLL (nats/char, held-out names) and novelty at t=1.0")
     print(f"{'model':9} {'test_nll':>9} {'novel':>6}  per attribute")
@@ -330,6 +374,9 @@ def main() -> None:
             f" {row['latency_ms_p99']:>7} {row.get('latency_controlled_ms_p50', '-')!s:>9}"
             f" {row.get('latency_controlled_ms_p99', '-')!s:>6}"
         )
+    print("\nOne /name (en, 8 names) by path, interleaved in one process: p50 ms (× naive loop)")
+    for name in ("naive_fp32", "batched_fp32", "batched_int8"):
+        print(f"  {name:13} {paths[f'{name}_p50_ms']:>7} ms  ×{paths[f'{name}_ratio']}")
     print(
         json.dumps(
             {
@@ -337,6 +384,7 @@ def main() -> None:
                 "threads": args.threads,
                 "samples": args.samples,
                 "styles": report,
+                "sampling_paths": paths,
             },
             ensure_ascii=False,
         )
