@@ -583,6 +583,7 @@ class FakeBotApi:
         self._pending_inline: dict[str, dict[str, Any]] = {}
         self._files: dict[str, UploadedFile] = {}
         self._faults: list[dict[str, Any]] = []
+        self._stalls: list[dict[str, Any]] = []
         self._member_status: dict[tuple[int, int], str] = {}
 
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
@@ -821,6 +822,20 @@ class FakeBotApi:
                 "times": times,
                 "when": when,
             }
+        )
+
+    def stall(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """The next ``times`` calls of ``method`` run (and are recorded) but their response
+        comes ``seconds`` late: the client times out on a call that did happen."""
+        self._stalls.append(
+            {"method": method.lower(), "seconds": seconds, "times": times, "when": when}
         )
 
     def find_button(self, message: dict[str, Any], text_contains: str) -> str:
@@ -1074,6 +1089,13 @@ class FakeBotApi:
             self.poll_count += 1
         else:
             self._record(self._call(name, params, ok=True, result=copy.deepcopy(result)))
+        for stall in self._stalls:
+            if stall["method"] == name.lower() and (stall["when"] is None or stall["when"](params)):
+                stall["times"] -= 1
+                if stall["times"] <= 0:
+                    self._stalls.remove(stall)
+                await asyncio.sleep(stall["seconds"])
+                break
         return web.json_response({"ok": True, "result": result})
 
     def _raise_injected_fault(self, method: str, params: dict[str, Any]) -> None:

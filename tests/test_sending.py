@@ -1,0 +1,98 @@
+"""Bot API calls retried when that cannot double them (bot/sending.py), against the fake API."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest, NetworkError, TimedOut
+
+from bot.fake_api import FakeBotApi
+from bot.sending import RetryingRequest, may_repeat, method_of
+
+FAST = (0.01, 0.02, 0.03)
+
+
+def bot_for(api: FakeBotApi, base_url: str | None = None, read_timeout: float = 5.0) -> Bot:
+    return Bot(
+        api.token,
+        base_url=base_url or api.base_url,
+        request=RetryingRequest(retry_delays=FAST, read_timeout=read_timeout),
+    )
+
+
+def calls(api: FakeBotApi, method: str) -> list[dict]:
+    return [c for c in api.calls if c["method"] == method]
+
+
+async def test_5xx_is_retried_and_the_message_is_sent_once(api: FakeBotApi) -> None:
+    chat = api.send_message("hi")["chat"]["id"]
+    api.fail("sendMessage", "Bad Gateway", error_code=502, times=2)
+    async with bot_for(api) as bot:
+        await bot.send_message(chat, "answer")
+    sent = calls(api, "sendMessage")
+    assert [c["ok"] for c in sent] == [False, False, True]
+    assert sent[-1]["params"]["text"] == "answer"
+
+
+async def test_a_send_whose_response_timed_out_is_not_repeated(api: FakeBotApi) -> None:
+    chat = api.send_message("hi")["chat"]["id"]
+    api.stall("sendMessage", 1.0)
+    async with bot_for(api, read_timeout=0.2) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(chat, "answer")
+    # it did arrive; a retry would have sent it twice
+    assert [c["params"]["text"] for c in calls(api, "sendMessage")] == ["answer"]
+
+
+async def test_a_timed_out_edit_is_repeated(api: FakeBotApi) -> None:
+    chat = api.send_message("hi")["chat"]["id"]
+    async with bot_for(api, read_timeout=0.2) as bot:
+        sent = await bot.send_message(chat, "first")
+        api.stall("editMessageText", 1.0)
+        # the repeat is refused ("not modified": the first call did it), so the caller learns
+        # of the timeout, not of a refusal it could mistake for a failure
+        with pytest.raises(TimedOut):
+            await bot.edit_message_text("second", chat_id=chat, message_id=sent.message_id)
+    edits = calls(api, "editMessageText")
+    assert len(edits) == 2 and edits[0]["ok"] and not edits[1]["ok"]
+    assert "not modified" in edits[1]["error"]
+
+
+async def test_a_client_error_is_not_retried(api: FakeBotApi) -> None:
+    chat = api.send_message("hi")["chat"]["id"]
+    api.fail("sendMessage", "Bad Request: chat not found", error_code=400, times=5)
+    async with bot_for(api) as bot:
+        with pytest.raises(BadRequest):
+            await bot.send_message(chat, "answer")
+    assert len(calls(api, "sendMessage")) == 1
+
+
+async def test_a_refused_connection_is_retried_then_reported(
+    api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    caplog.set_level("WARNING", logger="bot.sending")
+    request = RetryingRequest(retry_delays=FAST)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError):  # never reached a server: even a send is repeated
+            await request.post(f"http://127.0.0.1:{port}/bot{api.token}/sendMessage")
+    finally:
+        await request.shutdown()
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == len(FAST)
+
+
+def test_which_failures_may_be_repeated() -> None:
+    assert method_of("http://x/bot123:abc/sendMessage") == "sendmessage"
+    unknown = TimedOut()
+    assert not may_repeat("sendmessage", unknown)
+    assert may_repeat("editmessagetext", unknown) and may_repeat("answercallbackquery", unknown)
+    try:
+        raise TimedOut() from __import__("httpx").ConnectTimeout("no route")
+    except TimedOut as never_sent:
+        assert may_repeat("sendmessage", never_sent)
