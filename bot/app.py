@@ -30,6 +30,7 @@ from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, reviews, settings
+from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
 from bot.sanitize import CleanUpdatesRequest
 from bot.services import Services
@@ -38,6 +39,7 @@ from bot.services.game import GAME_SECONDS, GameService
 from bot.services.names import NameService
 from bot.services.sentiment import SentimentService
 from bot.texts import t
+from bot.throttle import FairUse
 from ml.names.model import NameModel
 from ml.names.registry import load_all_styles
 from ml.sentiment import SentimentReader
@@ -84,26 +86,29 @@ def load_models(checkpoint_dir: Path) -> Models:
 
 
 def register_handlers(app: Application) -> None:
+    """Every handler. ``throttled`` marks the actions that run a model: they count against
+    the user's rate limit (bot/throttle.py); inline mode checks it itself, after its
+    debounce and cache, so only a query that reaches the model counts."""
     app.add_handler(CommandHandler("start", basics.start_command))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("about", basics.about_command))
-    app.add_handler(CommandHandler("name", names.name_command))
-    app.add_handler(CommandHandler(["fullname", "full"], names.fullname_command))
+    app.add_handler(CommandHandler("name", throttled(names.name_command)))
+    app.add_handler(CommandHandler(["fullname", "full"], throttled(names.fullname_command)))
     app.add_handler(CommandHandler("temp", settings.temp_command))
     app.add_handler(CommandHandler("style", settings.style_command))
     app.add_handler(CommandHandler(["language", "lang"], settings.language_command))
-    app.add_handler(CommandHandler("review", reviews.review_command))
+    app.add_handler(CommandHandler("review", throttled(reviews.review_command)))
     app.add_handler(CommandHandler(["favorites", "favourites", "fav"], favorites.favorites_command))
     app.add_handler(CommandHandler("export", favorites.export_command))
-    app.add_handler(CommandHandler("game", game.game_command))
+    app.add_handler(CommandHandler("game", throttled(game.game_command)))
     app.add_handler(CommandHandler("reveal", game.reveal_command))
     app.add_handler(CommandHandler("top", game.top_command))
     app.add_handler(InlineQueryHandler(inline.inline_query))
     app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^(temp|style|lang):"))
     # The favourites/game buttons carry ids only; each handler checks them against the DB.
     app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=r"^fav:"))
-    app.add_handler(CallbackQueryHandler(names.more_button, pattern=r"^more:"))
-    app.add_handler(CallbackQueryHandler(names.control_button, pattern=r"^ctl:"))
+    app.add_handler(CallbackQueryHandler(throttled(names.more_button), pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(throttled(names.control_button), pattern=r"^ctl:"))
     app.add_handler(
         CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page|undo):")
     )
@@ -116,7 +121,7 @@ def register_handlers(app: Application) -> None:
         MessageHandler(
             # (names the user shared through inline mode arrive "via bot": not reviews)
             filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT & filters.ChatType.PRIVATE,
-            reviews.review_message,
+            throttled(reviews.review_message),
         )
     )
     app.add_handler(
@@ -151,6 +156,7 @@ async def on_startup(app: Application) -> None:
         log.warning("could not register the command menu", exc_info=True)
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
     await favorites.schedule_pruning(app)  # stored /name answers expire; saved names never do
+    reviews.schedule_reply_pruning(app)  # per-chat review→answer ids age out, idle chats too
     me = app.bot
     log.info(
         "bot @%s ready with name styles %s",
@@ -213,6 +219,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         database_url=settings.database_url,
         executor=executor,
     )
+    app.bot_data[FAIR_USE_KEY] = FairUse()  # per-user limits, inline debounce and cache
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)
     return app

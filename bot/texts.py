@@ -215,6 +215,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_command": "I don't know that command. /help lists what I can do.",
         "error": "Sorry, something went wrong on my side. Please try again.",
         "busy": "I'm swamped right now 🐢 Please try again in a few seconds.",
+        "throttled_one": (
+            "That's a lot of requests in a row 🙂 Please try again in {seconds} second."
+        ),
+        "throttled_other": (
+            "That's a lot of requests in a row 🙂 Please try again in {seconds} seconds."
+        ),
+        "inline_throttled_one": "Too fast · try again in {seconds} second",
+        "inline_throttled_other": "Too fast · try again in {seconds} seconds",
+        "throttled_help": (
+            "To keep up with everyone, I answer each person's first few requests at once and "
+            "then about one a second. Wait a moment and type your query again."
+        ),
         "bot_description": (
             "I invent names with small neural networks (English, Russian, fantasy): /name Ser. "
             "Send me a review and I'll tell you its mood. Save names with ⭐, play /game in groups."
@@ -440,6 +452,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_command": "Не знаю такой команды. Всё, что я умею: /help.",
         "error": "Простите, у меня что-то сломалось. Попробуйте ещё раз.",
         "busy": "Я сейчас завален работой 🐢 Попробуйте ещё раз через несколько секунд.",
+        "throttled_one": (
+            "Слишком много запросов подряд 🙂 Попробуйте ещё раз через {seconds} секунду."
+        ),
+        "throttled_few": (
+            "Слишком много запросов подряд 🙂 Попробуйте ещё раз через {seconds} секунды."
+        ),
+        "throttled_many": (
+            "Слишком много запросов подряд 🙂 Попробуйте ещё раз через {seconds} секунд."
+        ),
+        "inline_throttled_one": "Слишком часто · ещё раз через {seconds} секунду",
+        "inline_throttled_few": "Слишком часто · ещё раз через {seconds} секунды",
+        "inline_throttled_many": "Слишком часто · ещё раз через {seconds} секунд",
+        "throttled_help": (
+            "Чтобы успевать за всеми, я отвечаю каждому на несколько запросов сразу, а дальше "
+            "примерно на один в секунду. Подождите немного и наберите запрос снова."
+        ),
         "bot_description": (
             "Придумываю имена небольшими нейросетями (русские, английские, фэнтези): /name Сер. "
             "Пришлите отзыв, и я скажу его настроение. Сохраняйте имена ⭐, играйте в /game."

@@ -8,7 +8,14 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, for_another_bot, owner_id, reply, services
+from bot.handlers.common import (
+    SLOW_PARAMETER,
+    caller,
+    for_another_bot,
+    owner_id,
+    reply,
+    services,
+)
 from bot.handlers.inline import refusal_from_parameter
 from bot.handlers.names import explain_refusal
 from bot.inference import InferenceBusy
@@ -22,7 +29,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     who = await caller(update, context)
     user = update.effective_user
     style = services(context).names.resolve_style(who.prefs.style, who.lang)
-    # "/start why-…" arrives from the button of a refused inline query: explain it here
+    # "/start why-…" and "/start slow" arrive from the button of a refused inline query
+    if context.args and context.args[0] == SLOW_PARAMETER:
+        await reply(update, f"{t(who.lang, 'throttled_help')}\n\n{t(who.lang, 'inline_help')}")
+        return
     refusal = refusal_from_parameter(context.args[0]) if context.args else None
     if refusal is not None:
         reason = explain_refusal(refusal, who.lang, style)

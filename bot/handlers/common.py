@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import logging
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Chat, Message, MessageEntity, Update
+from telegram import Chat, InlineQueryResultsButton, Message, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.db.repository import UserPrefs
 from bot.services import Services
-from bot.texts import pick_language
+from bot.texts import pick_language, plural
+from bot.throttle import FairUse
+
+log = logging.getLogger(__name__)
 
 MAX_ECHO = 40  # longest piece of user input we quote back
+FAIR_USE_KEY = "fair_use"  # bot_data: the Application's bot.throttle.FairUse
+SLOW_PARAMETER = "slow"  # /start parameter of the inline "too fast" button: explains the limit
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -101,3 +110,58 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+def fair_use(context: ContextTypes.DEFAULT_TYPE) -> FairUse:
+    return context.bot_data[FAIR_USE_KEY]
+
+
+async def admit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str | None = None
+) -> bool:
+    """Whether whoever is behind ``update`` may have one more model call now (bot/throttle.py).
+
+    The one place the per-user limit is checked. Refused, they are told when to try again, in
+    their language: a button press by a toast, an inline query by an empty answer whose button
+    says it, a message by one reply (further messages while they wait get none, so a flood
+    does not turn into a flood of replies).
+    """
+    decision = fair_use(context).throttle.check(owner_id(update))
+    if decision.allowed:
+        return True
+    seconds = max(1, math.ceil(decision.retry_after))
+    if update.callback_query is None and update.inline_query is None:
+        if not decision.first_refusal:
+            return False
+        log.info("a user went over the rate limit; told them to wait %d s", seconds)
+    lang = lang or (await caller(update, context)).lang
+    if update.callback_query is not None:
+        await update.callback_query.answer(plural(lang, "throttled", seconds, seconds=seconds))
+    elif update.inline_query is not None:
+        await update.inline_query.answer(
+            [],
+            cache_time=0,
+            is_personal=True,
+            button=InlineQueryResultsButton(
+                text=plural(lang, "inline_throttled", seconds, seconds=seconds),
+                start_parameter=SLOW_PARAMETER,
+            ),
+        )
+    else:
+        await reply(update, plural(lang, "throttled", seconds, seconds=seconds))
+    return False
+
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def throttled(callback: Callback) -> Callback:
+    """``callback`` behind the per-user limit (``admit``): how register_handlers marks the
+    actions that run a model."""
+
+    @functools.wraps(callback)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await admit(update, context):
+            await callback(update, context)
+
+    return guarded

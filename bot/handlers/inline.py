@@ -14,8 +14,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, quote, services
-from bot.services.names import NameRequestError
+from bot.handlers.common import admit, caller, fair_use, owner_id, quote, services
+from bot.services.names import NameBatch, NameRequestError
 from bot.texts import style_title, t
 
 INLINE_COUNT = 10
@@ -66,9 +66,18 @@ def plain(text: str) -> str:
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Up to ten names; bad input gets one article that explains what to type instead."""
+    """Up to ten names; bad input gets an empty answer whose button explains it privately.
+
+    A query per keystroke is the norm here, so (bot/throttle.py) a query that the same user
+    follows with another within ``INLINE_PAUSE`` is dropped unanswered (their client shows the
+    newer one), an identical request made lately is answered with the names made for it then,
+    and only a query that runs the model counts against the user's rate limit.
+    """
     query = update.inline_query
     assert query is not None
+    kept = fair_use(context)
+    if not await kept.inline_pause.settled(owner_id(update)):
+        return
     who = await caller(update, context)
     names = services(context).names
     style = names.resolve_style(who.prefs.style, who.lang)
@@ -76,45 +85,50 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     controls = dict(who.prefs.controls)
     if sex is not None:
         controls["sex"] = sex
-    try:
-        batch = await names.generate(
-            style, prefix, who.prefs.temperature, count=INLINE_COUNT, attributes=controls
-        )
-    except NameRequestError as error:
-        # No article to tap (it would post an error into someone else's chat): a button above
-        # the (empty) results opens a private chat with the bot, which explains there.
-        await query.answer(
-            [],
-            cache_time=INLINE_CACHE_SECONDS,
-            is_personal=True,
-            button=InlineQueryResultsButton(
-                text=t(who.lang, "inline_bad_button"),
-                start_parameter=refusal_parameter(error),
-            ),
-        )
-        return
+    request = (style, prefix, who.prefs.temperature, tuple(sorted(controls.items())))
+    batch: NameBatch | None = kept.inline_answers.get(request)
+    if batch is None:
+        if not await admit(update, context, who.lang):
+            return
+        try:
+            batch = await names.generate(
+                style, prefix, who.prefs.temperature, count=INLINE_COUNT, attributes=controls
+            )
+        except NameRequestError as error:
+            # No article to tap (it would post an error into someone else's chat): a button
+            # above the (empty) results opens a private chat with the bot, which explains there.
+            await query.answer(
+                [],
+                cache_time=INLINE_CACHE_SECONDS,
+                is_personal=True,
+                button=InlineQueryResultsButton(
+                    text=t(who.lang, "inline_bad_button"),
+                    start_parameter=refusal_parameter(error),
+                ),
+            )
+            return
+        kept.inline_answers.put(request, batch)
+    if batch.names:
+        title_style = style_title(who.lang, batch.style)
+        results = [
+            InlineQueryResultArticle(
+                id=f"n{index}",
+                title=name.text,
+                description=t(
+                    who.lang, "inline_real" if name.is_real else "inline_new", style=title_style
+                ),
+                input_message_content=InputTextMessageContent(name.text),
+            )
+            for index, name in enumerate(batch.names)
+        ]
     else:
-        if batch.names:
-            title_style = style_title(who.lang, batch.style)
-            results = [
-                InlineQueryResultArticle(
-                    id=f"n{index}",
-                    title=name.text,
-                    description=t(
-                        who.lang, "inline_real" if name.is_real else "inline_new", style=title_style
-                    ),
-                    input_message_content=InputTextMessageContent(name.text),
-                )
-                for index, name in enumerate(batch.names)
-            ]
-        else:
-            none = t(who.lang, "names_none", prefix=quote(batch.prefix))
-            results = [
-                InlineQueryResultArticle(
-                    id="none",
-                    title=t(who.lang, "inline_none_title"),
-                    description=plain(none)[:200],
-                    input_message_content=InputTextMessageContent(none, parse_mode=ParseMode.HTML),
-                )
-            ]
+        none = t(who.lang, "names_none", prefix=quote(batch.prefix))
+        results = [
+            InlineQueryResultArticle(
+                id="none",
+                title=t(who.lang, "inline_none_title"),
+                description=plain(none)[:200],
+                input_message_content=InputTextMessageContent(none, parse_mode=ParseMode.HTML),
+            )
+        ]
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.handlers.common import caller, quote, reply, services
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
@@ -15,7 +16,14 @@ from bot.texts import plural, t
 
 log = logging.getLogger(__name__)
 LABEL_EMOJI = {"pos": "😊", "neu": "😐", "neg": "😞"}
-REMEMBERED_REPLIES = 200  # per chat: which bot message answered which review (for edits)
+# Per chat (chat_data), which bot message answered which review, so an edited review updates
+# its answer: {review message id: (answer message id, when it was sent, time.time())}, oldest
+# first. At most this many per chat, and none older than Telegram lets a bot edit a message.
+REMEMBERED_REPLIES = 200
+REPLIES_KEY = "review_replies"
+EDITABLE_SECONDS = 48 * 3600  # Telegram: a bot's message can be edited for 48 hours
+PRUNE_REPLIES_EVERY = 3600  # seconds; the sweep that empties the chats that went quiet
+PRUNE_REPLIES_JOB = "prune-review-replies"
 
 
 UNSURE_BELOW = 0.6  # calibrated confidence under which the reply says plainly it is unsure
@@ -98,13 +106,14 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
         answer = t(who.lang, f"review_{refusal.kind}")
 
     # An edited review updates the answer it already got instead of adding an unrelated one.
-    remembered: dict[int, int] = context.chat_data.setdefault("review_replies", {})
+    remembered: dict[int, tuple[int, float]] = context.chat_data.setdefault(REPLIES_KEY, {})
+    prune_replies(remembered, time.time())
     if update.edited_message is not None and message.message_id in remembered:
         try:
             await context.bot.edit_message_text(
                 answer,
                 chat_id=message.chat_id,
-                message_id=remembered[message.message_id],
+                message_id=remembered[message.message_id][0],
                 parse_mode=ParseMode.HTML,
             )
             return
@@ -114,6 +123,43 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
             # The earlier answer is gone (deleted, too old to edit): answer afresh below.
             log.debug("earlier review answer not editable: %s", error)
     sent = await message.reply_text(answer, parse_mode=ParseMode.HTML, do_quote=True)
-    remembered[message.message_id] = sent.message_id
-    while len(remembered) > REMEMBERED_REPLIES:
-        remembered.pop(next(iter(remembered)))
+    # fetched again: the sweep may have dropped this chat's data while the reply was sent
+    remembered = context.chat_data.setdefault(REPLIES_KEY, {})
+    remembered.pop(message.message_id, None)  # re-inserted last: the dict stays oldest first
+    remembered[message.message_id] = (sent.message_id, time.time())
+    prune_replies(remembered, time.time())
+
+
+def prune_replies(remembered: dict[int, tuple[int, float]], now: float) -> None:
+    """Forget answers too old to edit and all but the newest ``REMEMBERED_REPLIES``."""
+    while remembered:
+        oldest = next(iter(remembered))
+        if len(remembered) <= REMEMBERED_REPLIES and now - remembered[oldest][1] < EDITABLE_SECONDS:
+            break
+        del remembered[oldest]
+
+
+async def prune_replies_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue sweep over every chat's data: a chat that went quiet is not remembered forever
+    (its answers age out, and a chat left with no data at all is dropped)."""
+    application = context.application
+    now = time.time()
+    for chat_id, data in list(application.chat_data.items()):
+        remembered = data.get(REPLIES_KEY)
+        if remembered is not None:
+            prune_replies(remembered, now)
+            if not remembered:
+                del data[REPLIES_KEY]
+        if not data:
+            application.drop_chat_data(chat_id)
+
+
+def schedule_reply_pruning(app: Application) -> None:
+    """Start-up hook: sweep every ``PRUNE_REPLIES_EVERY`` seconds."""
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            prune_replies_job,
+            interval=PRUNE_REPLIES_EVERY,
+            first=PRUNE_REPLIES_EVERY,
+            name=PRUNE_REPLIES_JOB,
+        )

@@ -1,0 +1,351 @@
+"""Fair use and bounded memory (issue 11 §3), end to end over the fake Bot API.
+
+Per-user rate limits on the actions that run a model, inline queries debounced and cached, and
+the per-chat review→answer memory bounded by count and age. Time is moved with an injected
+clock (or entries are backdated), so nothing here sleeps for seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.fake_api import FakeBotApi
+from bot.handlers.common import FAIR_USE_KEY, SLOW_PARAMETER
+from bot.handlers.reviews import (
+    EDITABLE_SECONDS,
+    PRUNE_REPLIES_JOB,
+    REMEMBERED_REPLIES,
+    REPLIES_KEY,
+    prune_replies,
+)
+from bot.inference import InferenceExecutor
+from bot.throttle import BURST, PER_SECOND, Debouncer, FairUse, RecentAnswers, Throttle
+from tests.conftest import say
+from tests.test_bot_reviews import NEGATIVE_EN, POSITIVE_EN, POSITIVE_RU
+
+ANN = 1001
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def fair_use(app: Application) -> FairUse:
+    return app.bot_data[FAIR_USE_KEY]
+
+
+def limit(app: Application, burst: int = BURST, per_second: float = PER_SECOND) -> Clock:
+    """Give ``app`` a throttle on a hand-moved clock; returns the clock."""
+    clock = Clock()
+    fair_use(app).throttle = Throttle(burst, per_second, clock=clock)
+    return clock
+
+
+def model_calls(app: Application) -> int:
+    executor: InferenceExecutor = app.bot_data["executor"]
+    return executor.stats.calls
+
+
+async def no_reply(api: FakeBotApi, chat_id: int, since: int, wait: float = 1.0) -> None:
+    with pytest.raises(TimeoutError):
+        await api.wait_for_reply(chat_id, since=since, timeout=wait)
+
+
+async def ask(api: FakeBotApi, text: str, **kwargs: Any) -> dict[str, Any]:
+    """Send a message and return the bot's answer as stored (text and buttons)."""
+    since = api.mark()
+    message = api.send_message(text, **kwargs)
+    chat_id = message["chat"]["id"]
+    await api.wait_for_reply(chat_id, since=since)
+    return api.bot_messages(chat_id)[-1]
+
+
+async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:
+    since = api.mark()
+    query_id = api.inline_query(query, **kwargs)
+    await api.wait_for_call(
+        "answerInlineQuery", lambda p: str(p["inline_query_id"]) == query_id, since=since
+    )
+    return api.inline_answers[query_id]
+
+
+# ---- 1. per-user rate limits ------------------------------------------------------------------
+
+
+async def test_a_burst_passes_then_one_reply_says_when_and_no_model_runs(
+    api: FakeBotApi, bot: Application
+) -> None:
+    clock = limit(bot)
+    for _ in range(BURST):
+        assert (await say(api, "/name Ser")).startswith("Names starting with “Ser”")
+    calls = model_calls(bot)
+    assert await say(api, "/name Ser") == (
+        "That's a lot of requests in a row 🙂 Please try again in 1 second."
+    )
+    # still over the limit: no second reply (a flood gets no flood back), and no model call
+    since = api.mark()
+    api.send_message("/fullname Ma")
+    api.send_message(POSITIVE_EN)
+    await no_reply(api, ANN, since)
+    assert model_calls(bot) == calls
+    clock.advance(1 / PER_SECOND)
+    assert (await say(api, "/name Ser")).startswith("Names starting with “Ser”")
+    assert model_calls(bot) == calls + 1
+
+
+async def test_other_people_and_other_commands_are_not_held_up(
+    api: FakeBotApi, bot: Application
+) -> None:
+    limit(bot, burst=1)
+    assert "Ser" in await say(api, "/name Ser")
+    assert "try again" in await say(api, "/name Ser")
+    # settings, help and lists run no model: they still answer
+    assert "0.8" in await say(api, "/temp 0.8")
+    assert "/name" in await say(api, "/help")
+    assert "favourite" in (await say(api, "/favorites")).lower()
+    # someone else has their own bucket, in a private chat and in a group
+    bob = api.user(2002, "Bob")
+    assert "Ser" in await say(api, "/name Ser", user=bob)
+    assert "Real or invented" in await say(
+        api, "/game", user=api.user(3003, "Cy"), chat_id=-100, chat_type="group"
+    )
+
+
+async def test_buttons_over_the_limit_get_a_toast_and_no_new_list(
+    api: FakeBotApi, bot: Application
+) -> None:
+    limit(bot, burst=2)
+    first = await ask(api, "/name Ma")
+    since = api.mark()
+    api.press_button(first, api.find_button(first, "🔄"))
+    await api.wait_for_reply(ANN, since=since)  # the second token: a fresh list
+    answers = len(api.bot_messages(ANN))
+    calls = model_calls(bot)
+    for label in ("🔄", "♀ female", "▶", "👤 Full names"):
+        since = api.mark()
+        query_id = api.press_button(first, api.find_button(first, label))
+        await api.wait_for_call("answerCallbackQuery", since=since)
+        assert api.callback_answers[query_id]["text"] == (
+            "That's a lot of requests in a row 🙂 Please try again in 1 second."
+        )
+        assert not api.callback_answers[query_id].get("show_alert")  # a toast
+    assert len(api.bot_messages(ANN)) == answers and model_calls(bot) == calls
+
+
+async def test_reviews_edits_and_games_are_limited_in_russian(
+    api: FakeBotApi, bot: Application
+) -> None:
+    clock = limit(bot, burst=1, per_second=0.25)
+    ivan = api.user(77, "Иван", language_code="ru")
+    since = api.mark()
+    review = api.send_message(POSITIVE_RU, user=ivan)
+    assert "Положительный" in (await api.wait_for_reply(77, since=since))["text"]
+    calls = model_calls(bot)
+    assert await say(api, "/review Скучно.", user=ivan) == (
+        "Слишком много запросов подряд 🙂 Попробуйте ещё раз через 4 секунды."
+    )
+    # an edited review counts too; told once already, Иван gets no second reply
+    since = api.mark()
+    api.edit_message(review, "Ужасный фильм, зря потратил вечер.")
+    await no_reply(api, 77, since)
+    assert not [c for c in api.calls[since:] if c["method"] == "editMessageText"]
+    assert model_calls(bot) == calls
+    clock.advance(4.0)
+    assert "Настоящее или придуманное?" in await say(api, "/game", user=ivan)
+    assert (await say(api, "/game", user=ivan)).endswith("через 4 секунды.")
+    clock.advance(4.0)
+    assert (await say(api, "/name", user=ivan)).startswith("Случайные имена")
+
+
+async def test_inline_over_the_limit_is_answered_empty_with_a_button_that_explains(
+    api: FakeBotApi, bot: Application
+) -> None:
+    limit(bot, burst=1)
+    served = await inline(api, "Ser")
+    assert served["results"]
+    refused = await inline(api, "Al")
+    assert refused["results"] == [] and refused["cache_time"] == 0
+    assert refused["is_personal"] is True
+    assert refused["button"]["text"] == "Too fast · try again in 1 second"
+    assert refused["button"]["start_parameter"] == SLOW_PARAMETER
+    explanation = await say(api, f"/start {SLOW_PARAMETER}")
+    assert "one a second" in explanation and "@username" in explanation
+    # a request answered lately is served again without the model: it costs nothing
+    calls = model_calls(bot)
+    assert (await inline(api, "Ser"))["results"] == served["results"]
+    assert model_calls(bot) == calls
+    ivan = api.user(77, "Иван", language_code="ru")
+    assert (await inline(api, "Ан", user=ivan))["results"]  # a bucket of his own
+    refused_ru = await inline(api, "Ма", user=ivan)
+    assert refused_ru["button"]["text"] == "Слишком часто · ещё раз через 1 секунду"
+
+
+def test_the_bucket_refills_and_says_how_long_to_wait() -> None:
+    clock = Clock()
+    throttle = Throttle(burst=3, per_second=0.5, clock=clock)
+    assert [throttle.check("u").allowed for _ in range(4)] == [True, True, True, False]
+    clock.advance(1.0)
+    refused = throttle.check("u")
+    assert not refused.allowed and refused.retry_after == pytest.approx(1.0)
+    assert not refused.first_refusal  # the first refusal was the 4th request
+    clock.advance(1.0)
+    assert throttle.check("u").allowed
+    assert throttle.check("u").first_refusal  # after an allowed one, warned afresh
+    clock.advance(100)
+    assert [throttle.check("u").allowed for _ in range(4)] == [True, True, True, False]
+
+
+def test_idle_buckets_are_forgotten_and_their_number_is_capped() -> None:
+    clock = Clock()
+    throttle = Throttle(burst=10, per_second=1.0, max_tracked=50, clock=clock)
+    for user in range(200):
+        throttle.check(user)
+        clock.advance(0.01)
+    assert len(throttle) == 50  # the most idle went first
+    assert throttle.check(199).retry_after == 0  # the latest still has theirs
+    clock.advance(10.0)  # everyone has refilled: the same as having no bucket
+    throttle.check("someone new")
+    assert len(throttle) == 1
+
+
+# ---- 2. inline queries: debounce and a short cache --------------------------------------------
+
+
+async def test_typing_a_name_runs_the_model_far_fewer_times_than_keystrokes(
+    api: FakeBotApi, bot: Application
+) -> None:
+    keystrokes = ["S", "Se", "Ser", "Sera", "Seraf"]
+    calls = model_calls(bot)
+    since = api.mark()
+    ids = [api.inline_query(text) for text in keystrokes]  # as fast as a client sends them
+    bob = api.inline_query("Al", user=api.user(2002, "Bob"))  # someone else typing meanwhile
+    for query_id in (ids[-1], bob):
+        await api.wait_for_call(
+            "answerInlineQuery", lambda p, q=query_id: str(p["inline_query_id"]) == q, since=since
+        )
+    assert model_calls(bot) - calls < len(keystrokes) / 2, api.dump_calls(since)
+    titles = [r["title"] for r in api.inline_answers[ids[-1]]["results"]]
+    assert titles and all(t.startswith("Seraf") and t != "Seraf" for t in titles)
+    assert all(r["title"].startswith("Al") for r in api.inline_answers[bob]["results"])
+    assert len(fair_use(bot).inline_pause) == 0  # nothing kept once the queries are answered
+
+
+async def test_the_same_request_is_served_from_the_cache_until_it_expires(
+    api: FakeBotApi, bot: Application
+) -> None:
+    clock = Clock()
+    fair_use(bot).inline_answers = RecentAnswers(ttl=30.0, clock=clock)
+    first = await inline(api, "Ma")
+    assert first["cache_time"] == 5 and first["is_personal"] is True
+    calls = model_calls(bot)
+    assert (await inline(api, "Ma"))["results"] == first["results"]
+    # another user with the same settings asks the same: the same names, no model call
+    assert (await inline(api, "Ma", user=api.user(2002, "Bob")))["results"] == first["results"]
+    assert model_calls(bot) == calls
+    # other settings are another request: a changed /temp shows at once
+    await say(api, "/temp 1.5")
+    await inline(api, "Ma")
+    assert model_calls(bot) == calls + 1
+    clock.advance(31.0)
+    await say(api, "/temp 1.0")
+    await inline(api, "Ma")
+    assert model_calls(bot) == calls + 2
+
+
+async def test_debouncer_lets_the_last_through_and_keeps_nothing() -> None:
+    debouncer = Debouncer(pause=0.05)
+    results = await asyncio.gather(
+        debouncer.settled("ann"), debouncer.settled("ann"), debouncer.settled("bob")
+    )
+    assert results == [False, True, True]
+    assert len(debouncer) == 0
+
+
+def test_recent_answers_expire_and_are_capped() -> None:
+    clock = Clock()
+    cache: RecentAnswers[int] = RecentAnswers(ttl=10.0, max_entries=3, clock=clock)
+    for key in range(5):
+        cache.put(key, key)
+    assert len(cache) == 3 and cache.get(0) is None and cache.get(4) == 4
+    clock.advance(10.0)
+    assert cache.get(4) is None and len(cache) == 0
+
+
+# ---- 3. review answers per chat: bounded by count and by age ----------------------------------
+
+
+def replies(app: Application, chat_id: int = ANN) -> dict[int, tuple[int, float]]:
+    return app.chat_data[chat_id][REPLIES_KEY]
+
+
+async def remembered_soon(app: Application, chat_id: int, count: int) -> None:
+    """The bot notes an answer once Telegram has confirmed it: just after the reply is seen."""
+    for _ in range(100):
+        if len(app.chat_data.get(chat_id, {}).get(REPLIES_KEY, {})) == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"chat {chat_id} does not remember {count} answers")
+
+
+async def test_an_edit_after_48_hours_gets_a_fresh_answer_instead_of_a_doomed_edit(
+    api: FakeBotApi, bot: Application
+) -> None:
+    since = api.mark()
+    review = api.send_message(POSITIVE_EN)
+    answer = await api.wait_for_reply(ANN, since=since)
+    assert "Positive" in answer["text"]
+    await remembered_soon(bot, ANN, 1)
+    ((reply_id, stored_at),) = replies(bot).values()
+    assert abs(stored_at - time.time()) < 60
+    replies(bot)[review["message_id"]] = (reply_id, stored_at - EDITABLE_SECONDS - 3600)
+    since = api.mark()
+    api.edit_message(review, NEGATIVE_EN)
+    assert "Negative" in (await api.wait_for_reply(ANN, since=since))["text"]
+    assert not [c for c in api.calls[since:] if c["method"] == "editMessageText"]
+    await remembered_soon(bot, ANN, 1)
+    ((new_reply_id, _),) = replies(bot).values()
+    assert new_reply_id != reply_id
+    # a recent answer is still edited in place
+    since = api.mark()
+    api.edit_message(review, POSITIVE_EN)
+    call = await api.wait_for_call("editMessageText", since=since)
+    assert int(call["params"]["message_id"]) == new_reply_id
+
+
+async def test_the_sweep_forgets_quiet_chats(api: FakeBotApi, bot: Application) -> None:
+    bob = api.user(2002, "Bob")
+    await say(api, POSITIVE_EN)
+    await say(api, NEGATIVE_EN, user=bob)
+    await remembered_soon(bot, ANN, 1)
+    await remembered_soon(bot, 2002, 1)
+    for message_id, (reply_id, stored_at) in list(replies(bot, ANN).items()):
+        replies(bot, ANN)[message_id] = (reply_id, stored_at - EDITABLE_SECONDS)
+    assert bot.job_queue is not None
+    (job,) = bot.job_queue.get_jobs_by_name(PRUNE_REPLIES_JOB)
+    await job.run(bot)
+    assert ANN not in bot.chat_data  # nothing else was kept for it: the whole entry is gone
+    assert len(replies(bot, 2002)) == 1
+
+
+def test_at_most_the_newest_answers_are_kept_and_none_too_old_to_edit() -> None:
+    now = time.time()
+    remembered = {i: (i + 1, now - 10 + i / 1000) for i in range(REMEMBERED_REPLIES + 50)}
+    prune_replies(remembered, now)
+    assert len(remembered) == REMEMBERED_REPLIES and min(remembered) == 50
+    aging = {1: (2, now - EDITABLE_SECONDS - 1), 3: (4, now - EDITABLE_SECONDS + 60)}
+    prune_replies(aging, now)
+    assert aging == {3: (4, now - EDITABLE_SECONDS + 60)}
