@@ -33,6 +33,7 @@ from bot.handlers import basics, favorites, game, inline, names, reviews, settin
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
 from bot.sanitize import CleanUpdatesRequest
+from bot.sending import RetryingRequest
 from bot.services import Services
 from bot.services.favorites import FavoritesService
 from bot.services.game import GAME_SECONDS, GameService
@@ -205,6 +206,8 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         .base_url(settings.api_base_url)
         # every update's text is cleaned once, before any handler sees it (bot/sanitize.py)
         .get_updates_request(CleanUpdatesRequest())
+        # every other call retries what can safely be retried (bot/sending.py)
+        .request(RetryingRequest(connection_pool_size=256))
         .concurrent_updates(16)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -96,3 +97,22 @@ def test_which_failures_may_be_repeated() -> None:
         raise TimedOut() from __import__("httpx").ConnectTimeout("no route")
     except TimedOut as never_sent:
         assert may_repeat("sendmessage", never_sent)
+
+
+async def test_the_bot_answers_once_through_5xx_and_a_lost_confirmation(
+    api: FakeBotApi, bot: object
+) -> None:
+    """Issue 11's fault run: 502s cost nothing, and an answer whose confirmation timed out is
+    neither repeated nor followed by "something went wrong"."""
+    is_answer = lambda params: "/name" not in str(params.get("text", ""))  # noqa: E731
+    api.fail("sendMessage", "Bad Gateway", error_code=502, times=2, when=is_answer)
+    since = api.mark()
+    api.send_message("/name Ser")
+    reply = await api.wait_for_reply(api.user()["id"], since=since, timeout=15)
+    assert "Ser" in reply["text"]
+    api.stall("sendMessage", 5.5)  # past the client's 5 s read timeout; the call did happen
+    since = api.mark()
+    api.send_message("/name Jo")
+    await asyncio.sleep(8)
+    answers = [c for c in api.calls[since:] if c["method"] == "sendMessage" and c["ok"]]
+    assert len(answers) == 1 and "Jo" in answers[0]["params"]["text"]

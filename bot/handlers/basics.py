@@ -6,6 +6,7 @@ import html
 import logging
 
 from telegram import Update
+from telegram.error import TimedOut
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import (
@@ -75,11 +76,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (the token is redacted by the log filter) and apologise to the user.
 
     A full inference queue (``InferenceBusy``) is not a failure: the user is asked to retry
-    in a moment, and it is logged as a warning without a traceback.
+    in a moment, and it is logged as a warning without a traceback. A Bot API call that timed
+    out after ``bot.sending`` gave up on it most likely *did* arrive (the answer was sent, its
+    confirmation was lost), so there is no apology on top of it: one message, one answer.
     """
     busy = isinstance(context.error, InferenceBusy)
     if busy:
         log.warning("inference queue full: asked the user to retry")
+    elif isinstance(context.error, TimedOut):
+        log.warning("a Bot API call timed out; its outcome is unknown, so no apology is sent")
+        return
     else:
         log.error("handler failed", exc_info=context.error)
     if isinstance(update, Update) and update.inline_query is not None:
