@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 import pytest
 
@@ -184,3 +186,29 @@ async def test_edit_after_the_answer_was_deleted_gets_a_fresh_answer(
     fresh = await api.wait_for_reply(1001, since=since)
     assert "Negative" in fresh["text"] and "Positive" in first["text"]
     assert not any("went wrong" in m["text"] for m in api.bot_messages(1001))
+
+
+async def test_typing_is_shown_only_when_a_reading_is_slow(api: FakeBotApi, bot: Any) -> None:
+    """ "typing…" costs a send out of ~30 a second: a quick reading goes without it, a reading
+    held up past TYPING_AFTER (here: the inference queue's only worker busy) shows it."""
+    import threading
+
+    from bot.handlers.reviews import TYPING_AFTER
+
+    since = api.mark()
+    await say(api, "What a wonderful film, I loved it")
+    assert not [c for c in api.calls[since:] if c["method"] == "sendChatAction"]
+
+    executor = bot.bot_data["executor"]
+    release = threading.Event()
+    blockers = [
+        asyncio.ensure_future(executor.run(release.wait, 10)) for _ in range(executor.workers)
+    ]
+    since = api.mark()
+    api.send_message("A dull, boring film. I hated it")
+    await asyncio.sleep(TYPING_AFTER + 0.5)
+    release.set()
+    await asyncio.gather(*blockers)
+    await api.wait_for_reply(api.user()["id"], since=since)
+    methods = [c["method"] for c in api.calls[since:]]
+    assert methods.index("sendChatAction") < methods.index("sendMessage")

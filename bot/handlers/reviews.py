@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from telegram import Message, Update
+from telegram import Chat, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -24,6 +27,7 @@ REPLIES_KEY = "review_replies"
 EDITABLE_SECONDS = 48 * 3600  # Telegram: a bot's message can be edited for 48 hours
 PRUNE_REPLIES_EVERY = 3600  # seconds; the sweep that empties the chats that went quiet
 PRUNE_REPLIES_JOB = "prune-review-replies"
+TYPING_AFTER = 1.0  # seconds a reading may take before "typing…" is shown
 
 
 UNSURE_BELOW = 0.6  # calibrated confidence under which the reply says plainly it is unsure
@@ -91,16 +95,36 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer_review(update, context, text)
 
 
+@asynccontextmanager
+async def typing_if_slow(chat: Chat, after: float = TYPING_AFTER) -> AsyncIterator[None]:
+    """Show "typing…" only if the block is still running ``after`` seconds in.
+
+    The action costs one of the ~30 sends a second the bot may make, and a reading usually
+    takes well under a second; it is a courtesy for a long review on a busy machine. A client
+    or server that refuses it must not cost the answer.
+    """
+
+    async def show_typing() -> None:
+        await asyncio.sleep(after)
+        try:
+            await chat.send_action(ChatAction.TYPING)
+        except TelegramError:
+            log.debug("send_chat_action failed", exc_info=True)
+
+    task = asyncio.create_task(show_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
 async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     who = await caller(update, context)
     message = update.effective_message
     assert message is not None
-    try:  # "typing…" is a courtesy; a client or server that refuses it must not cost the answer
-        await message.chat.send_action(ChatAction.TYPING)
-    except TelegramError:
-        log.debug("send_chat_action failed", exc_info=True)
     try:
-        verdict = await services(context).sentiment.analyse(text)
+        async with typing_if_slow(message.chat):
+            verdict = await services(context).sentiment.analyse(text)
         answer = format_verdict(verdict, who.lang)
     except ReviewRefusal as refusal:
         answer = t(who.lang, f"review_{refusal.kind}")
