@@ -281,35 +281,3 @@ async def _stop_application(app: Application) -> None:
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
-
-
-def _demo_application(token: str, base_url: str) -> Application:
-    """A tiny echo bot, so ``python -m bot.chat`` works before the real bot exists."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-    from telegram.ext import (
-        ApplicationBuilder,
-        CallbackQueryHandler,
-        ContextTypes,
-        MessageHandler,
-        filters,
-    )
-
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("👍", callback_data="like")]])
-        await update.effective_message.reply_text(
-            f"echo: {update.effective_message.text}", reply_markup=keyboard
-        )
-
-    async def liked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.callback_query is not None
-        await update.callback_query.answer("Thanks!")
-
-    app = ApplicationBuilder().token(token).base_url(base_url).build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    app.add_handler(CallbackQueryHandler(liked))
-    return app
-
-
-if __name__ == "__main__":
-    asyncio.run(run_terminal_chat(_demo_application))
