@@ -165,13 +165,11 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "fav_export_txt": "Your favourite names ({count}), one per line.",
         "fav_export_csv": "The same list as a table (CSV: name, style, prefix, saved_at).",
-        "inline_bad_title": "Can't invent names from that",
         "inline_bad_button": "Can't invent names from that · tap to see why",
         "inline_help": (
             "In any chat, type my @username and the first letters of a name, like Ser "
             "(f:Ma or m:Jo for women's or men's names), then tap a name to send it."
         ),
-        "inline_bad_description": "Type the first letters of a name, like Ser.",
         "inline_none_title": "No names came out",
         "inline_real": "📖 real name · {style}",
         "inline_new": "✨ new name · {style}",
@@ -402,13 +400,11 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "fav_export_txt": "Избранные имена ({count}), по одному в строке.",
         "fav_export_csv": "Тот же список таблицей (CSV: name, style, prefix, saved_at).",
-        "inline_bad_title": "Из этого имён не придумать",
         "inline_bad_button": "Из этого имён не придумать · нажмите, чтобы узнать почему",
         "inline_help": (
             "В любом чате наберите мой @username и первые буквы имени, например Сер "
             "(ж:Ан или м:Ив для женских или мужских имён), и нажмите на имя, чтобы отправить."
         ),
-        "inline_bad_description": "Наберите первые буквы имени, например Сер.",
         "inline_none_title": "Имена не получились",
         "inline_real": "📖 настоящее имя · {style}",
         "inline_new": "✨ новое имя · {style}",

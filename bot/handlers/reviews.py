@@ -60,7 +60,7 @@ def format_verdict(verdict: ReviewVerdict, lang: str) -> str:
         lines.append(t(lang, "review_why", words=quoted))
     elif reading.label == "neu" and reading.confidence >= UNSURE_BELOW:
         lines.append(t(lang, "review_no_strong_words"))
-    if reading.truncated or verdict.cut_by_chars:
+    if reading.truncated:
         lines.append(plural(lang, "review_truncated", reading.n_tokens, tokens=reading.n_tokens))
     return "\n".join(lines)
 

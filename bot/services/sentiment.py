@@ -8,10 +8,6 @@ from dataclasses import dataclass
 from bot.inference import InferenceExecutor
 from ml.sentiment import Reading, SentimentReader, route_language
 
-# Telegram messages are at most 4096 characters, but a forwarded or replied-to text can be
-# pasted together from several; past this many characters we keep the head and the tail (the
-# review model's own truncation keeps head + tail tokens too, so nothing it would read is lost).
-MAX_CHARS = 30_000
 # Zero-width and bidirectional-control characters: invisible to the user, noise to the model
 # (and a way to hide a word from it). The model's own cleaning handles surrogates and controls.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -29,7 +25,6 @@ class ReviewRefusal(Exception):
 class ReviewVerdict:
     lang: str
     reading: Reading
-    cut_by_chars: bool  # the text was longer than MAX_CHARS: only its head and tail were read
 
 
 class SentimentService:
@@ -39,23 +34,20 @@ class SentimentService:
         self.readers = readers
         self.executor = executor or InferenceExecutor()
 
-    @property
-    def available(self) -> bool:
-        return bool(self.readers)
-
     def model_names(self) -> dict[str, list[str]]:
         """Per language, the models that read messages (for /about)."""
         return {lang: reader.model_names for lang, reader in self.readers.items()}
 
     async def analyse(self, text: str) -> ReviewVerdict:
-        """The verdict for one message, or ReviewRefusal when no model can read it."""
+        """The verdict for one message, or ReviewRefusal when no model can read it.
+
+        ``text`` is one Telegram text: a message, an edit, what follows /review or the text or
+        caption it replies to, never several joined; Telegram caps those at 4096 characters,
+        so the only cut is the review model's own (head + tail tokens, ``Reading.truncated``).
+        """
         text = _INVISIBLE.sub("", text).strip()
         if not text:
             raise ReviewRefusal("empty")
-        cut_by_chars = len(text) > MAX_CHARS
-        if cut_by_chars:
-            half = MAX_CHARS // 2
-            text = f"{text[:half]}\n{text[-half:]}"
         lang = route_language(text)
         if lang is None:
             raise ReviewRefusal("no_letters")
@@ -64,4 +56,4 @@ class SentimentService:
             raise ReviewRefusal("unavailable")
         # concurrent messages in one language share a batch (the reader sorts it by length)
         reading = await self.executor.run_batched(("sentiment", lang), reader.read, text)
-        return ReviewVerdict(lang, reading, cut_by_chars)
+        return ReviewVerdict(lang, reading)
