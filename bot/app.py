@@ -41,6 +41,7 @@ from bot.services.names import NameService
 from bot.services.sentiment import SentimentService
 from bot.texts import t
 from bot.throttle import FairUse
+from bot.updates import TwoLaneUpdateProcessor
 from ml.names.model import NameModel
 from ml.names.registry import load_all_styles
 from ml.sentiment import SentimentReader
@@ -175,7 +176,8 @@ def rate_limiter(messages_per_second: float) -> AIORateLimiter | None:
     """The bot's overall send limit (BOT_RATE_LIMIT); None when it is 0 (no limiter at all).
 
     Telegram answers 429 with retry_after when a bot sends too fast; the limiter waits and
-    retries such a call twice before giving up.
+    retries such a call twice before giving up. Only calls with a chat_id wait for it, so
+    button and inline answers are never held behind queued messages.
     """
     if messages_per_second <= 0:
         return None
@@ -208,7 +210,8 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         .get_updates_request(CleanUpdatesRequest())
         # every other call retries what can safely be retried (bot/sending.py)
         .request(RetryingRequest(connection_pool_size=256))
-        .concurrent_updates(16)
+        # presses and inline queries never wait behind replies queued for sending
+        .concurrent_updates(TwoLaneUpdateProcessor())
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )

@@ -9,6 +9,8 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
 
+from bot.app import Models, build_application, polling
+from bot.config import Settings
 from bot.fake_api import FakeBotApi
 from bot.sending import RetryingRequest, may_repeat, method_of
 
@@ -116,3 +118,30 @@ async def test_the_bot_answers_once_through_5xx_and_a_lost_confirmation(
     await asyncio.sleep(8)
     answers = [c for c in api.calls[since:] if c["method"] == "sendMessage" and c["ok"]]
     assert len(answers) == 1 and "Jo" in answers[0]["params"]["text"]
+
+
+async def test_button_answers_do_not_queue_behind_rate_limited_replies(
+    api: FakeBotApi, database_url: str, shipped_models: Models
+) -> None:
+    """At 4 messages a second, 40 users' answers take ten seconds to go out, and their
+    handlers wait for the limiter meanwhile, more of them than there are message slots; a
+    button press must not wait for a free slot behind them (with PTB's one pool it did)."""
+    settings = Settings(
+        token=api.token,
+        api_base_url=api.base_url,
+        database_url=database_url,
+        bot_rate_limit=4.0,
+    )
+    async with polling(build_application(settings, shipped_models)):
+        first = api.send_message("/name Ser")
+        await api.wait_for_reply(first["chat"]["id"], timeout=10)
+        answer = api.bot_messages(first["chat"]["id"])[-1]
+        since = api.mark()
+        for user_id in range(3001, 3041):
+            api.send_message("/name Jo", user=api.user(user_id, "U"))
+        await asyncio.sleep(0.5)
+        api.press_button(answer, "no-such-button", forged=True)
+        await asyncio.sleep(1.0)
+        methods = [c["method"] for c in api.calls[since:] if c["method"] != "sendChatAction"]
+        assert "answerCallbackQuery" in methods
+        assert methods.count("sendMessage") <= 12  # the queue of replies is still draining
