@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -320,7 +321,7 @@ def test_separators_never_start_double_or_end_a_name() -> None:
     bad = [
         n
         for n in names
-        if n[0] in seps or n[-1] in seps or any(a in seps and b in seps for a, b in zip(n, n[1:]))
+        if n[0] in seps or n[-1] in seps or any(a in seps and b in seps for a, b in pairwise(n))
     ]
     assert bad == []
 
