@@ -110,6 +110,23 @@ async def test_edited_review_updates_the_same_answer(api: FakeBotApi, bot: objec
     assert len(api.bot_messages(1001)) == answers_before  # no second, unrelated answer
 
 
+async def test_an_edit_that_keeps_the_verdict_changes_nothing(api: FakeBotApi, bot: object) -> None:
+    """A trailing space added: the same reading, so the edit of the answer would change
+    nothing; Telegram refuses it ("not modified"), which is not a reason to answer afresh."""
+    since = api.mark()
+    message = api.send_message(POSITIVE_EN)
+    await api.wait_for_reply(1001, since=since)
+    answers = api.bot_messages(1001)
+    since = api.mark()
+    api.edit_message(message, POSITIVE_EN + " ")
+    edit = await api.wait_for_call("editMessageText", since=since)
+    assert not edit["ok"] and "not modified" in edit["error"]
+    help_text = await say(api, "/help")  # a later, known reply: nothing else came before it
+    sent = [c["params"]["text"] for c in api.calls[since:] if c["method"] == "sendMessage"]
+    assert sent == [help_text] and "Namecraft" in help_text
+    assert api.bot_messages(1001)[: len(answers)] == answers
+
+
 # One-line messages, the bot's usual input: clear-cut ones in all three classes, both languages.
 SHORT_MESSAGES = [
     ("I love this song so much, it makes me happy!", "en", "Positive"),

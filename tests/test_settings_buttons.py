@@ -92,6 +92,33 @@ async def test_someone_elses_settings_menu_changes_only_the_pressers_setting(
     assert settings(database_url)[2002] == (0.3, "fantasy", "ru")
 
 
+async def test_pressing_the_current_value_again_is_a_plain_confirmation(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """0.8 pressed twice: the second edit would change nothing and Telegram refuses it
+    ("not modified"); that press stays answered once, with no apology."""
+    since = api.mark()
+    api.send_message("/temp")
+    await api.wait_for_reply(1001, since=since)
+    menu = api.bot_messages(1001)[-1]
+    since = api.mark()
+    api.press_button(menu, api.find_button(menu, "0.8"))
+    assert (await api.wait_for_call("editMessageText", since=since))["ok"]
+    menu = api.bot_messages(1001)[-1]  # "Temperature set to 0.8." with ✓ 0.8
+    since = api.mark()
+    query_id = api.press_button(menu, api.find_button(menu, "✓ 0.8"))
+    edit = await api.wait_for_call("editMessageText", since=since)
+    assert not edit["ok"] and "not modified" in edit["error"]
+    await say(api, "/help")  # a later, known reply: no apology came before it
+    answers = [c for c in api.calls[since:] if c["method"] == "answerCallbackQuery"]
+    assert [c["ok"] for c in answers] == [True] and "text" not in api.callback_answers[query_id]
+    assert [c["method"] for c in api.calls[since:] if c["method"] == "sendMessage"] == [
+        "sendMessage"
+    ]
+    assert api.bot_messages(1001)[-2] == menu
+    assert settings(database_url)[1001][0] == 0.8
+
+
 async def test_a_settings_press_on_an_inline_message_is_a_toast(
     api: FakeBotApi, bot: Application, database_url: str
 ) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Chat, InlineQueryResultsButton, Message, MessageEntity, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.db.repository import UserPrefs
@@ -110,6 +111,17 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+async def edit_ignoring_unchanged(edit: Awaitable[object]) -> None:
+    """Await an edit; one that would change nothing is refused by Telegram ("message is not
+    modified": the same value chosen again, two quick presses, a verdict that did not change),
+    and that is no error here. The one place the bot recognises that refusal."""
+    try:
+        await edit
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 def fair_use(context: ContextTypes.DEFAULT_TYPE) -> FairUse:

@@ -21,16 +21,15 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.db.favorites import FavoriteRecord
-from bot.handlers.common import caller, reply, sender_chat, services
+from bot.handlers.common import caller, edit_ignoring_unchanged, reply, sender_chat, services
 from bot.services.favorites import (
     FavoritesPage,
     FavoritesService,
@@ -119,15 +118,6 @@ async def favorite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         markup = mark_saved(message.reply_markup, query.data or "")
         if markup is not None:
             await edit_ignoring_unchanged(query.edit_message_reply_markup(reply_markup=markup))
-
-
-async def edit_ignoring_unchanged(edit: Awaitable[object]) -> None:
-    """Await an edit; two quick presses can make the second one a no-op Telegram refuses."""
-    try:
-        await edit
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
 
 
 def favorites_view(

@@ -13,7 +13,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers.common import caller, quote, reply, services
+from bot.handlers.common import caller, edit_ignoring_unchanged, quote, reply, services
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
 from bot.texts import plural, t
 
@@ -133,17 +133,17 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
     remembered: dict[int, tuple[int, float]] = context.chat_data.setdefault(REPLIES_KEY, {})
     prune_replies(remembered, time.time())
     if update.edited_message is not None and message.message_id in remembered:
-        try:
-            await context.bot.edit_message_text(
-                answer,
-                chat_id=message.chat_id,
-                message_id=remembered[message.message_id][0],
-                parse_mode=ParseMode.HTML,
+        try:  # the same verdict as before edits nothing, and that is fine
+            await edit_ignoring_unchanged(
+                context.bot.edit_message_text(
+                    answer,
+                    chat_id=message.chat_id,
+                    message_id=remembered[message.message_id][0],
+                    parse_mode=ParseMode.HTML,
+                )
             )
             return
         except BadRequest as error:
-            if "not modified" in str(error).lower():  # same verdict as before: nothing to do
-                return
             # The earlier answer is gone (deleted, too old to edit): answer afresh below.
             log.debug("earlier review answer not editable: %s", error)
     sent = await message.reply_text(answer, parse_mode=ParseMode.HTML, do_quote=True)

@@ -17,7 +17,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, quote, reply, services
+from bot.handlers.common import caller, edit_ignoring_unchanged, quote, reply, services
 from bot.services.settings import TEMPERATURE_PRESETS, parse_temperature
 from bot.texts import LANGUAGES, format_temperature, style_title, t
 
@@ -174,9 +174,10 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer(f"{text}\n{t(lang, 'settings_yours_only')}")
         return
     await query.answer()
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as error:  # the chosen value again edits nothing; or the menu is gone
-        reason = str(error).lower()
-        if "not modified" not in reason and "not found" not in reason:
+    try:  # the chosen value again edits nothing
+        await edit_ignoring_unchanged(
+            query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        )
+    except BadRequest as error:  # the menu is gone
+        if "not found" not in str(error).lower():
             raise
