@@ -151,9 +151,28 @@ def reply_kind(text: str) -> str:
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of every thread of ``pid`` so far (fields 14 and 15 of /proc/pid/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
+    return cpu_seconds_of(f"/proc/{pid}/stat")
+
+
+def cpu_seconds_of(stat_path: str) -> float:
+    with open(stat_path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_times(pid: int) -> dict[str, float]:
+    """Seconds so far: ``loop``, the CPU time of the main thread (the event loop: PTB, the
+    database calls' callbacks, the HTTP client), and ``waited``, the time the process's
+    threads spent runnable but waiting for a core (/proc/pid/task/*/schedstat), i.e. what
+    other processes on this machine took from it."""
+    loop = cpu_seconds_of(f"/proc/{pid}/task/{pid}/stat")
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            waited += int((task / "schedstat").read_text().split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # a thread that ended meanwhile
+    return {"loop": loop, "waited": waited / 1e9}
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -375,6 +394,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 results = Results()
                 bench_cpu0 = time.process_time()
                 bot_cpu0 = cpu_seconds(process.pid)
+                threads0 = thread_times(process.pid)
                 t0 = time.time()
                 if args.mode == "capacity":
                     await closed_loop(api, users, traffic, results, args)
@@ -382,6 +402,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await open_loop(api, users, traffic, results, args)
                 t1 = time.time()
                 bot_cpu = cpu_seconds(process.pid) - bot_cpu0
+                threads1 = thread_times(process.pid)
                 bench_cpu = time.process_time() - bench_cpu0
                 memory = memory_mb(process.pid)
             finally:
@@ -434,6 +455,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "max_ms": round(max(everything), 1) if everything else None,
         "by_kind": per_kind,
         "bot_cpu_pct_of_one_core": round(100 * bot_cpu / window, 1),
+        "bot_loop_thread_cpu_pct": round(100 * (threads1["loop"] - threads0["loop"]) / window, 1),
+        "bot_waited_for_cpu_pct": round(
+            100 * (threads1["waited"] - threads0["waited"]) / window, 1
+        ),
         "bench_cpu_pct_of_one_core": round(100 * bench_cpu / window, 1),
         "bot_peak_rss_mb": round(memory.get("VmHWM", float("nan")), 1),
         "bot_rss_end_mb": round(memory.get("VmRSS", float("nan")), 1),
@@ -470,8 +495,10 @@ def print_report(result: dict[str, Any]) -> None:
     for kind, summary in result["by_kind"].items():
         print(f"    {kind}: n={summary['n']} p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms")
     print(
-        f"  bot: CPU {result['bot_cpu_pct_of_one_core']}% of one core "
-        f"(this script: {result['bench_cpu_pct_of_one_core']}%), peak RSS "
+        f"  bot: CPU {result['bot_cpu_pct_of_one_core']}% of one core (its event loop thread "
+        f"{result['bot_loop_thread_cpu_pct']}%; its threads waited for a free core "
+        f"{result['bot_waited_for_cpu_pct']}% of the time; this script: "
+        f"{result['bench_cpu_pct_of_one_core']}%), peak RSS "
         f"{result['bot_peak_rss_mb']} MB, start-up {result['bot_startup_s']} s; "
         f"{result['cores']} cores, load average before {result['loadavg_before']}"
     )
