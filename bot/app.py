@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -19,6 +20,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -206,6 +208,9 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_base_url)
+        # every text the bot sends, edits or offers inline is HTML (bot/texts.py; user input
+        # goes in escaped): messages, edits, captions and inline results' message content
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         # every update's text is cleaned once, before any handler sees it (bot/sanitize.py)
         .get_updates_request(CleanUpdatesRequest())
         # every other call retries what can safely be retried (bot/sending.py)

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import Chat, InlineQueryResultsButton, Message, MessageEntity, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -107,10 +106,10 @@ def quote(text: str, limit: int = MAX_ECHO) -> str:
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> None:
-    """Answer in the same chat (and thread), as HTML."""
+    """Answer in the same chat (and thread); HTML, like everything the bot sends."""
     message = update.effective_message
     if message is not None:
-        await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
+        await message.reply_text(text, **kwargs)
 
 
 async def edit_ignoring_unchanged(edit: Awaitable[object]) -> None:

@@ -24,7 +24,6 @@ import re
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -214,7 +213,6 @@ async def undo_window_closed(context: ContextTypes.DEFAULT_TYPE) -> None:
             text,
             chat_id=data["chat_id"],
             message_id=data["message_id"],
-            parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
     except TelegramError as error:  # the list was deleted meanwhile, or is too old to edit
@@ -280,9 +278,7 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if message is None:
         return
     try:
-        await edit_ignoring_unchanged(
-            query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        )
+        await edit_ignoring_unchanged(query.edit_message_text(text, reply_markup=markup))
     finally:  # armed after the edit, so a short window cannot close before it opens
         if removed is not None and context.job_queue is not None:
             context.job_queue.run_once(

@@ -17,7 +17,7 @@ import math
 import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update, User
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
@@ -112,7 +112,6 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not started.created:
         await message.reply_text(
             t(who.lang, "game_already_open", seconds=seconds_to_go(record)),
-            parse_mode=ParseMode.HTML,
             reply_parameters=reply_to_round(record),
         )
         return
@@ -126,9 +125,7 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     private = chat.type == ChatType.PRIVATE
     text += " " + t(who.lang, "game_round_reveal_private" if private else "game_round_reveal_group")
     try:
-        sent = await message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=round_keyboard(record.id, who.lang)
-        )
+        sent = await message.reply_text(text, reply_markup=round_keyboard(record.id, who.lang))
     except TelegramError:
         # Nobody can see or vote on a round without its message, and it has no timer yet:
         # roll it back, or every later /game would point at "the message above".
@@ -192,14 +189,12 @@ async def announce(bot: Bot, result: RevealResult) -> None:
                 t(record.language, "game_closed", name=html.escape(record.name)),
                 chat_id=record.chat_id,
                 message_id=record.message_id,
-                parse_mode=ParseMode.HTML,
             )
         except TelegramError:  # deleted, or too old to edit: the result message still goes out
             log.warning("could not close the message of round %s", record.id, exc_info=True)
     await bot.send_message(
         record.chat_id,
         result_text(result),
-        parse_mode=ParseMode.HTML,
         message_thread_id=record.thread_id,  # a forum topic; a job has no message to reply in
         reply_parameters=reply_to_round(record),
     )
@@ -253,7 +248,6 @@ async def reveal_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if record is not None and not await may_end_early(update, context, record):
         await message.reply_text(
             t(who.lang, "game_reveal_not_allowed", seconds=seconds_to_go(record)),
-            parse_mode=ParseMode.HTML,
             reply_parameters=reply_to_round(record),
         )
         return

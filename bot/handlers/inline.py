@@ -11,7 +11,6 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import admit, caller, fair_use, owner_id, quote, services
@@ -117,7 +116,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 description=t(
                     who.lang, "inline_real" if name.is_real else "inline_new", style=title_style
                 ),
-                input_message_content=InputTextMessageContent(name.text),
+                input_message_content=InputTextMessageContent(html.escape(name.text, quote=False)),
             )
             for index, name in enumerate(batch.names)
         ]
@@ -128,7 +127,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 id="none",
                 title=t(who.lang, "inline_none_title"),
                 description=plain(none)[:200],
-                input_message_content=InputTextMessageContent(none, parse_mode=ParseMode.HTML),
+                input_message_content=InputTextMessageContent(none),
             )
         ]
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)

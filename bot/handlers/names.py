@@ -13,7 +13,6 @@ import html
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.db.favorites import GenerationRecord
@@ -203,9 +202,7 @@ async def _send_fresh(
     except NameRequestError:
         return False
     markup = await names_markup(update, context, batch, lang)
-    await message.reply_text(
-        format_names(batch, lang, requested=8), parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    await message.reply_text(format_names(batch, lang, requested=8), reply_markup=markup)
     return True
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import Chat, Message, Update
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -139,14 +139,13 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
                     answer,
                     chat_id=message.chat_id,
                     message_id=remembered[message.message_id][0],
-                    parse_mode=ParseMode.HTML,
                 )
             )
             return
         except BadRequest as error:
             # The earlier answer is gone (deleted, too old to edit): answer afresh below.
             log.debug("earlier review answer not editable: %s", error)
-    sent = await message.reply_text(answer, parse_mode=ParseMode.HTML, do_quote=True)
+    sent = await message.reply_text(answer, do_quote=True)
     # fetched again: the sweep may have dropped this chat's data while the reply was sent
     remembered = context.chat_data.setdefault(REPLIES_KEY, {})
     remembered.pop(message.message_id, None)  # re-inserted last: the dict stays oldest first

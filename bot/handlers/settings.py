@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -175,9 +175,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await query.answer()
     try:  # the chosen value again edits nothing
-        await edit_ignoring_unchanged(
-            query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        )
+        await edit_ignoring_unchanged(query.edit_message_text(text, reply_markup=markup))
     except BadRequest as error:  # the menu is gone
         if "not found" not in str(error).lower():
             raise
