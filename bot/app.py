@@ -108,15 +108,18 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("reveal", game.reveal_command))
     app.add_handler(CommandHandler("top", game.top_command))
     app.add_handler(InlineQueryHandler(inline.inline_query))
-    app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^(temp|style|lang):"))
+    # Buttons: one compiled pattern per kind of data, anchored at both ends; a handler reads
+    # the groups from context.matches (common.button_match). Data of no known shape (forged,
+    # or from a button no version ever made) falls through to stale_button below.
+    app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=settings.SETTINGS_DATA))
     # The favourites/game buttons carry ids only; each handler checks them against the DB.
-    app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=r"^fav:"))
-    app.add_handler(CallbackQueryHandler(throttled(names.more_button), pattern=r"^more:"))
-    app.add_handler(CallbackQueryHandler(throttled(names.control_button), pattern=r"^ctl:"))
+    app.add_handler(CallbackQueryHandler(favorites.favorite_button, pattern=favorites.FAV_DATA))
+    app.add_handler(CallbackQueryHandler(throttled(names.more_button), pattern=names.MORE_DATA))
     app.add_handler(
-        CallbackQueryHandler(favorites.favorites_button, pattern=r"^fav(del|page|undo):")
+        CallbackQueryHandler(throttled(names.control_button), pattern=names.CONTROL_DATA)
     )
-    app.add_handler(CallbackQueryHandler(game.vote_button, pattern=r"^game:"))
+    app.add_handler(CallbackQueryHandler(favorites.favorites_button, pattern=favorites.LIST_DATA))
+    app.add_handler(CallbackQueryHandler(game.vote_button, pattern=game.GAME_DATA))
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, basics.unknown_command)
     )

@@ -149,6 +149,8 @@ async def test_forged_and_stale_buttons_get_an_alert_and_change_nothing(
         f"fav:{my_gen}:0:0",
         "fav:-1:0",
         f"fav:{my_gen}:٣",  # non-ASCII digit
+        f"fav:{my_gen}:0\n",  # the whole data must match, a trailing newline included
+        f"more:{my_gen}\n",
         f"more:{their_gen}",
         "more:999999",
         "more:x",

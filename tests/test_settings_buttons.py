@@ -119,6 +119,25 @@ async def test_pressing_the_current_value_again_is_a_plain_confirmation(
     assert settings(database_url)[1001][0] == 0.8
 
 
+async def test_a_press_with_empty_data_is_refused_like_a_stale_button(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """PTB hands a press with no data to the first pattern handler (the settings one) with no
+    match: it is refused as out of date, not answered with the error handler's apology."""
+    await say(api, "/temp 0.8")
+    since = api.mark()
+    api.send_message("/temp")
+    await api.wait_for_reply(1001, since=since)
+    menu = api.bot_messages(1001)[-1]
+    since = api.mark()
+    query_id = api.press_button(menu, "", forged=True)
+    await api.wait_for_call("answerCallbackQuery", since=since)
+    answer = api.callback_answers[query_id]
+    assert answer.get("show_alert") and "out of date" in answer["text"]
+    assert api.bot_messages(1001)[-1] == menu
+    assert settings(database_url)[1001][0] == 0.8
+
+
 async def test_a_settings_press_on_an_inline_message_is_a_toast(
     api: FakeBotApi, bot: Application, database_url: str
 ) -> None:

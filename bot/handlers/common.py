@@ -6,6 +6,7 @@ import functools
 import html
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -95,6 +96,19 @@ def for_another_bot(message: Message | None) -> bool:
         return False
     _, at, target = message.parse_entity(entity).partition("@")
     return bool(at) and target.lower() != (message.get_bot().username or "").lower()
+
+
+def button_match(context: ContextTypes.DEFAULT_TYPE) -> re.Match[str] | None:
+    """What the handler's pattern matched in the pressed button's data: the one way buttons
+    are read.
+
+    Each kind of button has one compiled pattern, anchored at both ends, that
+    register_handlers gives its CallbackQueryHandler; PTB puts the match in
+    ``context.matches`` and the handler reads only its groups. None for a press with no data
+    (PTB hands those to the first pattern handler, which refuses it like a stale button).
+    """
+    matches = context.matches or []
+    return matches[0] if matches and isinstance(matches[0], re.Match) else None
 
 
 def quote(text: str, limit: int = MAX_ECHO) -> str:

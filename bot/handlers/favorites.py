@@ -28,7 +28,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.db.favorites import FavoriteRecord
-from bot.handlers.common import caller, edit_ignoring_unchanged, reply, sender_chat, services
+from bot.handlers.common import (
+    button_match,
+    caller,
+    edit_ignoring_unchanged,
+    reply,
+    sender_chat,
+    services,
+)
 from bot.services.favorites import (
     FavoritesPage,
     FavoritesService,
@@ -39,11 +46,9 @@ from bot.services.favorites import (
 )
 from bot.texts import style_title, t
 
-FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})")
-MORE_DATA = re.compile(r"more:([0-9]{1,18})")
-FAVDEL_DATA = re.compile(r"favdel:([0-9]{1,18}):([0-9]{1,6})")
-FAVPAGE_DATA = re.compile(r"favpage:([0-9]{1,18}):([0-9]{1,6})")
-FAVUNDO_DATA = re.compile(r"favundo:([0-9]{1,18}):([0-9]{1,6})")
+FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})\Z")
+# favdel:<favorite_id>:<page>, favundo:<favorite_id>:<page>, favpage:<owner_user_id>:<page>
+LIST_DATA = re.compile(r"fav(del|undo|page):([0-9]{1,18}):([0-9]{1,6})\Z")
 UNDO_SECONDS = 10.0
 UNDO_SECONDS_KEY = "fav_undo_seconds"  # bot_data override of the undo window (tests)
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
@@ -51,12 +56,6 @@ EXPORT_BASENAME = "namecraft-favorites"
 PRUNE_EVERY = timedelta(hours=12)
 
 log = logging.getLogger(__name__)
-
-
-def parse_ids(pattern: re.Pattern[str], data: str | None) -> tuple[int, ...] | None:
-    """The integers in ``data`` when it has exactly the expected shape, else None."""
-    match = pattern.fullmatch(data or "")
-    return tuple(int(group) for group in match.groups()) if match else None
 
 
 def names_keyboard(generation_id: int, names: list[str], lang: str) -> InlineKeyboardMarkup:
@@ -95,11 +94,11 @@ async def favorite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
-    ids = parse_ids(FAV_DATA, query.data)
-    if ids is None or query.message is None:
+    match = button_match(context)  # FAV_DATA
+    if match is None or query.message is None:
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
-    generation_id, index = ids
+    generation_id, index = int(match[1]), int(match[2])
     result = await services(context).favorites.save(
         generation_id, index, query.message.chat.id, who.prefs.user_id
     )
@@ -227,9 +226,13 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     user_id = who.prefs.user_id
     favorites = services(context).favorites
     message = query.message if isinstance(query.message, Message) else None
+    match = button_match(context)  # LIST_DATA
+    if match is None:
+        await query.answer(t(who.lang, "button_stale"), show_alert=True)
+        return
+    kind, favorite_id, page_number = match[1], int(match[2]), int(match[3])
     removed = None
-    if (ids := parse_ids(FAVDEL_DATA, query.data)) is not None:
-        favorite_id, page_number = ids
+    if kind == "del":
         if favorites.is_hidden(favorite_id):  # a second quick 🗑: its undo is on offer already
             again = await favorites.remove(user_id, favorite_id)
             if again is None:
@@ -244,8 +247,7 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if message is not None:
             await end_undo_window(context, message)  # one undo offer per message
         await query.answer(t(who.lang, "fav_removed", name=removed.name))
-    elif (ids := parse_ids(FAVUNDO_DATA, query.data)) is not None:
-        favorite_id, page_number = ids
+    elif kind == "undo":
         status, record = await favorites.undo_removal(user_id, favorite_id)
         if status is UndoStatus.NOT_YOURS:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
@@ -258,17 +260,13 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await query.answer(t(who.lang, "fav_undo_late"), show_alert=True)
         else:
             await query.answer(t(who.lang, "fav_restored", name=record.name))
-    elif (ids := parse_ids(FAVPAGE_DATA, query.data)) is not None:
-        owner_id, page_number = ids
-        if owner_id != user_id:
+    else:  # page: the id is the list's owner
+        if favorite_id != user_id:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
             return
         if message is not None:
             await end_undo_window(context, message)
         await query.answer()
-    else:
-        await query.answer(t(who.lang, "button_stale"), show_alert=True)
-        return
     if removed is not None and (context.job_queue is None or message is None):
         await favorites.commit_removal(removed.id)  # no timer to offer an undo with
         removed = None

@@ -22,13 +22,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
 from bot.db.game import RoundRecord
-from bot.handlers.common import caller, owner_id, reply, sender_chat, services
+from bot.handlers.common import button_match, caller, owner_id, reply, sender_chat, services
 from bot.services.game import GAME_SECONDS, RevealResult, seconds_left
 from bot.texts import style_title, t
 
 log = logging.getLogger(__name__)
 
-GAME_DATA = re.compile(r"game:([0-9]{1,18}):(real|fake)")
+GAME_DATA = re.compile(r"game:([0-9]{1,18}):(real|fake)\Z")
 SECONDS_KEY = "game_seconds"  # bot_data override of the voting time (tests use ~1 s)
 
 
@@ -141,7 +141,7 @@ async def vote_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
-    match = GAME_DATA.fullmatch(query.data or "")
+    match = button_match(context)  # GAME_DATA
     if match is None or query.message is None:
         await query.answer(t(who.lang, "button_stale"), show_alert=True)
         return

@@ -16,15 +16,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.db.favorites import GenerationRecord
-from bot.handlers.common import caller, owner_id, quote, reply, services
-from bot.handlers.favorites import MORE_DATA, names_keyboard, parse_ids
+from bot.handlers.common import button_match, caller, owner_id, quote, reply, services
+from bot.handlers.favorites import names_keyboard
 from bot.services.names import NameBatch, NameRequestError
 from bot.texts import control_label, format_temperature, plural, style_title, t
 from ml.names.full import FullName
 from ml.names.model import ANY
 from ml.names.sample import GeneratedName
 
-CONTROL_DATA = re.compile(r"ctl:([0-9]{1,18}):(sex|era|race|full):([a-z0-9]{1,12})")
+MORE_DATA = re.compile(r"more:([0-9]{1,18})\Z")
+CONTROL_DATA = re.compile(r"ctl:([0-9]{1,18}):(sex|era|race|full):([a-z0-9]{1,12})\Z")
 
 
 def describe_controls(batch: NameBatch, lang: str) -> str:
@@ -206,6 +207,19 @@ async def _send_fresh(
     return True
 
 
+async def pressed_answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[GenerationRecord, Message] | None:
+    """The stored answer under which 🔄 or a control was pressed (MORE_DATA, CONTROL_DATA: the
+    first group is its generation id), or None unless it was shown in this chat."""
+    query = update.callback_query
+    match = button_match(context)
+    if query is None or match is None or not isinstance(query.message, Message):
+        return None
+    record = await services(context).favorites.generation(int(match[1]), query.message.chat.id)
+    return None if record is None else (record, query.message)
+
+
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """🔄 More (``more:<generation_id>``): a fresh sample of the same request, as a new message.
 
@@ -214,14 +228,11 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
-    ids = parse_ids(MORE_DATA, query.data)
-    message = query.message
-    record = None
-    if ids is not None and message is not None:
-        record = await services(context).favorites.generation(ids[0], message.chat.id)
-    if record is None or not isinstance(message, Message):
+    pressed = await pressed_answer(update, context)
+    if pressed is None:
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
+    record, message = pressed
     await query.answer()
     if not await _send_fresh(
         update, context, message, who.lang, record, record.attributes, record.full
@@ -238,14 +249,12 @@ async def control_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
-    match = CONTROL_DATA.fullmatch(query.data or "")
-    message = query.message
-    record = None
-    if match is not None and message is not None:
-        record = await services(context).favorites.generation(int(match[1]), message.chat.id)
-    if match is None or record is None or not isinstance(message, Message):
+    pressed = await pressed_answer(update, context)
+    match = button_match(context)
+    if pressed is None or match is None:
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
+    record, message = pressed
     name, value = match[2], match[3]
     names = services(context).names
     attributes = dict(record.attributes)

@@ -17,12 +17,19 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import caller, edit_ignoring_unchanged, quote, reply, services
+from bot.handlers.common import (
+    button_match,
+    caller,
+    edit_ignoring_unchanged,
+    quote,
+    reply,
+    services,
+)
 from bot.services.settings import TEMPERATURE_PRESETS, parse_temperature
 from bot.texts import LANGUAGES, format_temperature, style_title, t
 
 # kind, value, owner; menus sent before owners were added have no ":<owner>"
-SETTINGS_DATA = re.compile(r"(temp|style|lang):([^:]{1,16})(?::(-?[0-9]{1,20}))?")
+SETTINGS_DATA = re.compile(r"(temp|style|lang):([^:]{1,16})(?::(-?[0-9]{1,20}))?\Z")
 
 
 def choice_button(label: str, chosen: bool, data: str) -> InlineKeyboardButton:
@@ -141,7 +148,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None
     who = await caller(update, context)
-    match = SETTINGS_DATA.fullmatch(query.data or "")
+    match = button_match(context)  # SETTINGS_DATA
     message = query.message
     if (
         match is None
