@@ -34,6 +34,7 @@ from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, reviews, settings
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
+from bot.lifecycle import stop_application
 from bot.sanitize import CleanUpdatesRequest
 from bot.sending import RetryingRequest
 from bot.services import Services
@@ -239,17 +240,12 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
     return app
 
 
-def run_polling(settings: Settings) -> None:
-    app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
-
-
 @asynccontextmanager
 async def polling(app: Application, poll_timeout: float = 1.0) -> AsyncIterator[Application]:
     """Run ``app`` with long polling inside the current event loop, like ``run_polling`` does.
 
-    ``run_polling`` owns the loop and blocks; the terminal chat and the end-to-end tests need
-    the same start-up (including ``post_init``: migrations, command menus) inside their loop.
+    ``run_polling`` owns the loop and blocks; the end-to-end tests need the same start-up
+    (including ``post_init``: migrations, command menus) inside their loop.
     """
     await app.initialize()
     if app.post_init:
@@ -262,8 +258,4 @@ async def polling(app: Application, poll_timeout: float = 1.0) -> AsyncIterator[
     try:
         yield app
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+        await stop_application(app)

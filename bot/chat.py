@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from telegram.ext import Application
 
 from bot.fake_api import FakeBotApi
+from bot.lifecycle import stop_application
 
 __all__ = ["BANNER", "TerminalChat", "run_terminal_chat"]
 
@@ -267,17 +268,4 @@ async def run_terminal_chat(
                     break
             print("bye", file=out, flush=True)
         finally:
-            await _stop_application(app)
-
-
-async def _stop_application(app: Application) -> None:
-    """Stop in run_polling's order; each step only if it is running, so errors don't cascade."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-        if app.post_stop is not None:
-            await app.post_stop(app)
-    await app.shutdown()
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
+            await stop_application(app)

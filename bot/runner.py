@@ -24,6 +24,7 @@ from telegram.ext import Application
 
 from bot.app import Models, build_application
 from bot.config import Settings
+from bot.lifecycle import stop_application
 
 log = logging.getLogger(__name__)
 
@@ -142,18 +143,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> in
         await stop.wait()
         return 0
     finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-        if connected:
-            await app.shutdown()
-        else:  # initialize() never finished: close the HTTP clients it opened
-            await app.bot.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await stop_application(app, initialized=connected)
 
 
 async def _main(settings: Settings, models: Models) -> int:

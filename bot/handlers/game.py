@@ -110,10 +110,8 @@ async def game_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
     record = started.round
     if not started.created:
-        await message.reply_text(
-            t(who.lang, "game_already_open", seconds=seconds_to_go(record)),
-            reply_parameters=reply_to_round(record),
-        )
+        text = t(who.lang, "game_already_open", seconds=seconds_to_go(record))
+        await reply(update, text, reply_parameters=reply_to_round(record))
         return
     text = t(
         who.lang,
@@ -246,10 +244,8 @@ async def reveal_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     game = services(context).game
     record = await game.open_round(chat.id)
     if record is not None and not await may_end_early(update, context, record):
-        await message.reply_text(
-            t(who.lang, "game_reveal_not_allowed", seconds=seconds_to_go(record)),
-            reply_parameters=reply_to_round(record),
-        )
+        text = t(who.lang, "game_reveal_not_allowed", seconds=seconds_to_go(record))
+        await reply(update, text, reply_parameters=reply_to_round(record))
         return
     result = None if record is None else await game.reveal(record.id, chat.id)
     if result is None:  # no round, or the timer closed it a moment ago
