@@ -277,6 +277,19 @@ def test_truncation_is_reported(tiny_run: tuple[Path, Path]) -> None:
     assert truncate_head_tail(ids, clf.head, clf.tail)[0] == ids[:12] + ids[-6:]
 
 
+def plain_ece(confidences: list[float], correct: list[bool], bins: int = 15) -> float:
+    """Expected calibration error written out: per equal-width bin of confidence,
+    |accuracy - mean confidence|, weighted by the bin's share of the rows."""
+    total = 0.0
+    for b in range(bins):
+        rows = [i for i, c in enumerate(confidences) if b / bins < c <= (b + 1) / bins]
+        if rows:
+            accuracy = sum(correct[i] for i in rows) / len(rows)
+            confidence = sum(confidences[i] for i in rows) / len(rows)
+            total += len(rows) / len(confidences) * abs(accuracy - confidence)
+    return total
+
+
 def test_eval_cli_prints_json_last(
     tiny_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -289,12 +302,18 @@ def test_eval_cli_prints_json_last(
     assert sum(map(sum, result["confusion_matrix"])) == 40
     assert result["accuracy"] >= 0.8  # the synthetic task is easy
     assert result["binary_accuracy"] == result["accuracy"]  # binary model on a binary file
-    assert "macro_recall" in result and 0 <= result["ece"] <= 1
+    # ECE is that of what the served (int8) model predicts on the file, bin by bin
+    rows = read_csv(test_csv)
+    served = SentimentClassifier.load(ckpt, quantize=True).predict([text for text, _ in rows])
+    correct = [r.label == label for r, (_, label) in zip(served, rows, strict=True)]
+    ece = plain_ece([r.confidence for r in served], correct)
+    assert "macro_recall" in result and result["ece"] == pytest.approx(ece, abs=1e-4)
     # Each channel alone is scored from the same pass, with its own confusion matrix.
     assert set(result["channels"]) == {"rnn", "bag"}
     for channel in result["channels"].values():
-        assert sum(map(sum, channel["confusion_matrix"])) == 40
-        assert 0.0 <= channel["accuracy"] <= 1.0
+        matrix = channel["confusion_matrix"]
+        assert sum(map(sum, matrix)) == 40
+        assert channel["accuracy"] == pytest.approx((matrix[0][0] + matrix[1][1]) / 40)
 
 
 def test_balanced_class_weights() -> None:
