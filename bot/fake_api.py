@@ -680,6 +680,18 @@ class FakeBotApi:
         """Commands set for exactly this scope/language (empty list if none)."""
         return copy.deepcopy(self.commands.get(self._commands_key(scope, language_code), []))
 
+    async def wait_fetched(self, *, timeout: float = 10.0) -> None:
+        """Wait until the bot has fetched every update enqueued so far and confirmed it (its
+        next getUpdates asked for a later offset): PTB has queued each of them by then, so
+        ``Application.update_queue.join()`` afterwards waits until all are handled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._deliverable():
+            if loop.time() >= deadline:
+                pending = [u["update_id"] for u in self._updates]
+                raise TimeoutError(f"updates {pending} not fetched within {timeout}s")
+            await asyncio.sleep(0.01)
+
     def mark(self) -> int:
         """Current number of recorded calls, to pass as ``since`` to the wait helpers."""
         return len(self.calls)

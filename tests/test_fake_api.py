@@ -35,6 +35,7 @@ from telegram.ext import (
 
 from bot.chat import render_keyboard, run_terminal_chat
 from bot.fake_api import FakeBotApi, parse_formatted_text
+from tests.quiet import handled
 
 USER_ID = 1001
 
@@ -399,6 +400,20 @@ async def test_shutdown_is_quick(api: FakeBotApi) -> None:
     await application.shutdown()
     await api.stop()
     assert time.monotonic() - started < 3
+
+
+async def test_handled_returns_once_every_update_is_handled(
+    api: FakeBotApi, app: Application
+) -> None:
+    """tests/quiet.py: what a negative test waits for instead of a pause."""
+    api.stall("sendMessage", 0.5)  # the first reply's handler is still waiting for it
+    since = api.mark()
+    for text in ("one", "two", "three"):
+        api.send_message(text)
+    await handled(api, app)
+    sent = [c["params"]["text"] for c in api.calls[since:] if c["method"] == "sendMessage"]
+    assert sent == ["echo: one", "echo: two", "echo: three"]
+    assert app.update_queue.empty()
 
 
 def test_parse_formatted_text_offsets_are_utf16() -> None:

@@ -8,15 +8,16 @@ get exactly one friendly answer, with no ERROR log and no traceback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import pytest
+from telegram.ext import Application
 
 from bot.fake_api import FakeBotApi
 from bot.sanitize import clean_payload, clean_text
 from bot.texts import t
+from tests.quiet import handled
 
 SORRY = t("en", "error")
 
@@ -68,10 +69,12 @@ def test_payload_cleans_every_string_and_leaves_the_rest() -> None:
     assert message["caption_entities"] == [{"type": "bold", "offset": 1, "length": 1}]
 
 
-async def answers_since(api: FakeBotApi, since: int, chat_id: int) -> list[dict[str, Any]]:
-    """What the bot sent to ``chat_id`` after ``since``, once it has gone quiet."""
-    await api.wait_for_reply(chat_id, since=since, timeout=20)
-    await asyncio.sleep(0.5)  # a second (wrong) answer would come now
+async def answers_since(
+    api: FakeBotApi, app: Application, since: int, chat_id: int
+) -> list[dict[str, Any]]:
+    """What the bot sent to ``chat_id`` after ``since``, once it has handled every update (a
+    second, wrong answer would be in by then)."""
+    await handled(api, app)
     return [
         call
         for call in api.calls[since:]
@@ -105,13 +108,13 @@ MESSAGES = [
 
 
 async def test_messages_with_surrogates_and_invisible_characters_get_one_friendly_answer(
-    api: FakeBotApi, bot: object, caplog: pytest.LogCaptureFixture
+    api: FakeBotApi, bot: Application, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     for text, expected in MESSAGES:
         since = api.mark()
         api.send_message(text)
-        answers = await answers_since(api, since, 1001)
+        answers = await answers_since(api, bot, since, 1001)
         assert len(answers) == 1, (text, api.dump_calls(since))
         shown = answers[0]["params"]["text"]
         assert expected in shown and SORRY not in shown, (text, shown)
@@ -119,7 +122,7 @@ async def test_messages_with_surrogates_and_invisible_characters_get_one_friendl
 
 
 async def test_names_with_surrogates_are_greeted_stored_and_scored(
-    api: FakeBotApi, bot: object, caplog: pytest.LogCaptureFixture
+    api: FakeBotApi, bot: Application, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A first name with a lone surrogate used to make /start and a game vote fail (the reply
     and the database could not encode it)."""
@@ -127,12 +130,12 @@ async def test_names_with_surrogates_are_greeted_stored_and_scored(
     odd = api.user(2002, first_name="Ann\ud800\u200b\x07")
     since = api.mark()
     api.send_message("/start", user=odd)
-    [greeting] = await answers_since(api, since, 2002)
+    [greeting] = await answers_since(api, bot, since, 2002)
     assert greeting["params"]["text"].startswith("Hi, Ann\ufffd!")
 
     since = api.mark()
     api.send_message("/game", user=odd, chat_type="group")
-    [round_call] = await answers_since(api, since, -100)
+    [round_call] = await answers_since(api, bot, since, -100)
     round_message = round_call["result"]
     data = round_message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     since = api.mark()
@@ -151,13 +154,12 @@ async def test_names_with_surrogates_are_greeted_stored_and_scored(
     [("\u200bSer", True), ("Ser\x00", True), ("\u2066Ser\u2069", True), ("Se\ud800", False)],
 )
 async def test_inline_queries_are_cleaned_too(
-    api: FakeBotApi, bot: object, caplog: pytest.LogCaptureFixture, query: str, names: bool
+    api: FakeBotApi, bot: Application, caplog: pytest.LogCaptureFixture, query: str, names: bool
 ) -> None:
     caplog.set_level(logging.WARNING)
     since = api.mark()
     query_id = api.inline_query(query)
-    await api.wait_for_call("answerInlineQuery", since=since, timeout=20)
-    await asyncio.sleep(0.3)
+    await handled(api, bot)
     assert [c["method"] for c in api.calls[since:]].count("answerInlineQuery") == 1
     answer = api.inline_answers[query_id]
     titles = [result["title"] for result in answer["results"]]

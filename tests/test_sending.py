@@ -8,11 +8,13 @@ import socket
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.ext import Application
 
 from bot.app import Models, build_application, polling
 from bot.config import Settings
 from bot.fake_api import FakeBotApi
 from bot.sending import RetryingRequest, may_repeat, method_of
+from tests.quiet import handled
 
 FAST = (0.01, 0.02, 0.03)
 
@@ -102,7 +104,7 @@ def test_which_failures_may_be_repeated() -> None:
 
 
 async def test_the_bot_answers_once_through_5xx_and_a_lost_confirmation(
-    api: FakeBotApi, bot: object
+    api: FakeBotApi, bot: Application
 ) -> None:
     """Issue 11's fault run: 502s cost nothing, and an answer whose confirmation timed out is
     neither repeated nor followed by "something went wrong"."""
@@ -115,7 +117,7 @@ async def test_the_bot_answers_once_through_5xx_and_a_lost_confirmation(
     api.stall("sendMessage", 5.5)  # past the client's 5 s read timeout; the call did happen
     since = api.mark()
     api.send_message("/name Jo")
-    await asyncio.sleep(8)
+    await handled(api, bot)  # through the 5 s timeout and the error handler
     answers = [c for c in api.calls[since:] if c["method"] == "sendMessage" and c["ok"]]
     assert len(answers) == 1 and "Jo" in answers[0]["params"]["text"]
 
