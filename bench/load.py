@@ -207,7 +207,9 @@ def describe_checkout(bot_dir: Path) -> str:
     return commit + ("+changes" if dirty else "")
 
 
-def bot_environment(api: FakeBotApi, bot_dir: Path, database: Path, rate: str | None) -> dict:
+def bot_environment(
+    api: FakeBotApi, bot_dir: Path, database: Path, rate: float | None
+) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -221,7 +223,7 @@ def bot_environment(api: FakeBotApi, bot_dir: Path, database: Path, rate: str | 
         PYTHONPATH=str(bot_dir),
     )
     if rate is not None:
-        env["BOT_RATE_LIMIT"] = rate
+        env["BOT_RATE_LIMIT"] = f"{rate:g}"
     return env
 
 
@@ -351,20 +353,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     reviews, review_source = load_reviews(args.data_dir)
     traffic = Traffic(reviews, 0.0 if args.names_only else 0.2, random.Random(args.seed))
     rate_setting = has_rate_setting(bot_dir)
-    if args.mode == "capacity":
-        rate = "0"
-        limiter = "off (BOT_RATE_LIMIT=0)"
-        if not rate_setting:
-            limiter = f"{BOT_LIMITER_DEFAULT}/s, fixed (this code has no BOT_RATE_LIMIT)"
-    else:
-        rate = None
-        limiter = f"{BOT_LIMITER_DEFAULT}/s (default)"
+    rate = args.bot_rate_limit
+    if rate is None and args.mode == "capacity":
+        rate = 0.0
     notes: list[str] = []
-    if args.mode == "capacity" and not rate_setting:
-        notes.append(
-            "this checkout has no BOT_RATE_LIMIT: its capacity run is under its fixed "
-            f"{BOT_LIMITER_DEFAULT} messages/s AIORateLimiter"
-        )
+    if not rate_setting:
+        limiter = f"{BOT_LIMITER_DEFAULT}/s, fixed (this code has no BOT_RATE_LIMIT)"
+        if rate is not None and rate != BOT_LIMITER_DEFAULT:
+            notes.append(
+                f"this checkout has no BOT_RATE_LIMIT: its {args.mode} run is under its fixed "
+                f"{BOT_LIMITER_DEFAULT} messages/s AIORateLimiter, not BOT_RATE_LIMIT={rate:g}"
+            )
+    elif rate is None:
+        limiter = f"{BOT_LIMITER_DEFAULT}/s (default)"
+    elif rate == 0:
+        limiter = "off (BOT_RATE_LIMIT=0)"
+    else:
+        limiter = f"{rate:g}/s (BOT_RATE_LIMIT={rate:g})"
 
     with tempfile.TemporaryDirectory(prefix="namecraft-load-") as tmp:
         log_path = Path(tmp) / "bot.log"
@@ -517,6 +522,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=25.0, help="service mode: updates/s offered")
     parser.add_argument("--names-only", action="store_true", help="no reviews, /name only")
     parser.add_argument(
+        "--bot-rate-limit",
+        type=float,
+        default=None,
+        help="BOT_RATE_LIMIT for the bot (default: 0 in capacity mode, the bot's own default "
+        "of 30 in service mode)",
+    )
+    parser.add_argument(
         "--min-interval",
         type=float,
         default=1.0,
@@ -539,6 +551,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.chats < 1 or args.rate <= 0 or args.duration <= 0 or args.min_interval < 0:
         parser.error("--chats, --rate and --duration must be positive, --min-interval ≥ 0")
+    if args.bot_rate_limit is not None and not args.bot_rate_limit >= 0:
+        parser.error("--bot-rate-limit must be ≥ 0")
     return args
 
 
