@@ -131,6 +131,27 @@ async def test_chat_with_mistyped_log_level_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("no_own_env")
+def test_the_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: settings come from the environment or from .env; the environment wins, and
+    .env fills in what the environment leaves out."""
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=1:from-dotenv\n"
+        "BOT_RATE_LIMIT=7\n"
+        "TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot\n"
+        "LOG_LEVEL=ERROR\n",
+        encoding="utf-8",
+    )
+    for key in ("TELEGRAM_API_BASE_URL", "LOG_LEVEL"):  # .env sets them: taken back afterwards
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "2:from-environment")
+    monkeypatch.setenv("BOT_RATE_LIMIT", "12")
+    settings = load_settings(tmp_path / ".env")
+    assert settings.token == "2:from-environment" and settings.bot_rate_limit == 12
+    assert settings.api_base_url == "http://127.0.0.1:8081/bot" and settings.log_level == "ERROR"
+
+
+@pytest.mark.usefixtures("no_own_env")
 def test_bot_rate_limit_default_number_and_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,6 +36,10 @@ async def press(
     return api.callback_answers[query_id]
 
 
+def labels(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
 def current(api: FakeBotApi, message: dict[str, Any]) -> dict[str, Any]:
     return next(m for m in api.bot_messages(GROUP) if m["message_id"] == message["message_id"])
 
@@ -90,6 +94,44 @@ async def test_someone_elses_settings_menu_changes_only_the_pressers_setting(
     assert "1.3" in current(api, menu)["text"] and "✓ 1.3" in str(current(api, menu))
     assert settings(database_url)[1001][0] == 1.3
     assert settings(database_url)[2002] == (0.3, "fantasy", "ru")
+
+
+async def test_style_and_language_menus_set_what_is_pressed(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
+    """README: /style and /language show the choices as buttons; a press sets the choice,
+    the menu shows it with ✓, and what comes next follows it."""
+
+    async def menu(command: str) -> dict[str, Any]:
+        since = api.mark()
+        api.send_message(command)
+        await api.wait_for_reply(1001, since=since)
+        return api.bot_messages(1001)[-1]
+
+    async def choose(message: dict[str, Any], label: str) -> dict[str, Any]:
+        since = api.mark()
+        api.press_button(message, api.find_button(message, label))
+        await api.wait_for_call("editMessageText", since=since)
+        return next(m for m in api.bot_messages(1001) if m["message_id"] == message["message_id"])
+
+    styles = await menu("/style")
+    assert styles["text"] == "Names are in the English style. Choose:"
+    assert labels(styles) == ["✓ English", "Russian", "Fantasy"]
+    chosen = await choose(styles, "Russian")
+    assert chosen["text"] == "Style set to Russian. Try /name."
+    assert labels(chosen) == ["English", "✓ Russian", "Fantasy"]
+    assert settings(database_url)[1001][1] == "ru"
+    assert (await say(api, "/name")).startswith("Random names · Russian ·")
+
+    languages = await menu("/language")
+    assert languages["text"] == "Interface language: English. Choose:"
+    assert labels(languages) == ["✓ English", "Русский"]
+    switched = await choose(languages, "Русский")
+    assert switched["text"] == "Язык интерфейса: русский."
+    assert labels(switched) == ["English", "✓ Русский"]
+    assert settings(database_url)[1001][2] == "ru"
+    assert (await say(api, "/help")).startswith("<b>Namecraft</b> придумывает имена")
+    assert (await menu("/style"))["text"] == "Сейчас стиль «русский». Выберите:"
 
 
 async def test_pressing_the_current_value_again_is_a_plain_confirmation(
