@@ -6,7 +6,6 @@ here; the bot and the CLI read this table and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ml.names.model import NameModel
@@ -15,19 +14,8 @@ from ml.names.sample import PrefixError, prepare_prefix
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
-@dataclass(frozen=True)
-class StyleInfo:
-    id: str
-    title_en: str
-    title_ru: str
-    flag: str
-
-
-STYLES: dict[str, StyleInfo] = {
-    "en": StyleInfo("en", "English", "Английские", "🇬🇧"),
-    "ru": StyleInfo("ru", "Russian", "Русские", "🇷🇺"),
-    "fantasy": StyleInfo("fantasy", "Fantasy", "Фэнтези", "🧝"),
-}
+# The shipped styles, in the order menus list them (their titles are the bot's: bot/texts.py).
+STYLES: tuple[str, ...] = ("en", "ru", "fantasy")
 
 
 class StyleNotFound(LookupError):
