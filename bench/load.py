@@ -44,8 +44,10 @@ import asyncio
 import csv
 import gzip
 import json
+import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -184,6 +186,28 @@ def memory_mb(pid: int) -> dict[str, float]:
             if key in ("VmHWM", "VmRSS"):
                 values[key] = int(rest.split()[0]) / 1024  # kB
     return values
+
+
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(: |$)")  # "sqlite3.OperationalError: ..."
+
+
+def log_problems(lines: list[str]) -> dict[str, int]:
+    """Error records and the exceptions that ended their tracebacks, counted: the line of each
+    ERROR/CRITICAL record and each unindented line inside a traceback (``sqlite3.Operational
+    Error: database is locked``), cut to 160 characters."""
+    problems: Counter[str] = Counter()
+    in_traceback = False
+    for line in lines:
+        if LOG_RECORD.match(line):
+            in_traceback = False
+            if " ERROR " in line or " CRITICAL " in line:
+                problems[line[24:184]] += 1  # without the timestamp
+        elif line.startswith("Traceback"):
+            in_traceback = True
+        elif in_traceback and EXCEPTION_LINE.match(line):
+            problems[line[:160]] += 1
+    return dict(problems.most_common(8))
 
 
 def has_rate_setting(bot_dir: Path) -> bool:
@@ -372,7 +396,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         limiter = f"{rate:g}/s (BOT_RATE_LIMIT={rate:g})"
 
     with tempfile.TemporaryDirectory(prefix="namecraft-load-") as tmp:
-        log_path = Path(tmp) / "bot.log"
+        log_path = args.bot_log or Path(tmp) / "bot.log"
         async with FakeBotApi() as api:
             env = bot_environment(api, bot_dir, Path(tmp) / "bench.db", rate)
             with open(log_path, "wb") as log:
@@ -460,6 +484,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "max_ms": round(max(everything), 1) if everything else None,
         "by_kind": per_kind,
         "bot_cpu_pct_of_one_core": round(100 * bot_cpu / window, 1),
+        "bot_cpu_ms_per_update": round(1000 * bot_cpu / max(results.answered, 1), 1),
         "bot_loop_thread_cpu_pct": round(100 * (threads1["loop"] - threads0["loop"]) / window, 1),
         "bot_waited_for_cpu_pct": round(
             100 * (threads1["waited"] - threads0["waited"]) / window, 1
@@ -470,7 +495,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bot_startup_s": round(startup_s, 1),
         "bot_log_lines": len(log_lines),
         "bot_log_errors": sum(("ERROR" in line or "Traceback" in line) for line in log_lines),
-        "bot_log_head": log_lines[:5],
+        "bot_log_problems": log_problems(log_lines),
         "cores": len(os.sched_getaffinity(0)),
         "loadavg_before": None,
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -500,17 +525,18 @@ def print_report(result: dict[str, Any]) -> None:
     for kind, summary in result["by_kind"].items():
         print(f"    {kind}: n={summary['n']} p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms")
     print(
-        f"  bot: CPU {result['bot_cpu_pct_of_one_core']}% of one core (its event loop thread "
+        f"  bot: CPU {result['bot_cpu_pct_of_one_core']}% of one core, "
+        f"{result['bot_cpu_ms_per_update']} ms per update (its event loop thread "
         f"{result['bot_loop_thread_cpu_pct']}%; its threads waited for a free core "
         f"{result['bot_waited_for_cpu_pct']}% of the time; this script: "
         f"{result['bench_cpu_pct_of_one_core']}%), peak RSS "
         f"{result['bot_peak_rss_mb']} MB, start-up {result['bot_startup_s']} s; "
         f"{result['cores']} cores, load average before {result['loadavg_before']}"
     )
-    if result["bot_log_errors"]:
-        print(f"  bot log: {result['bot_log_errors']} error lines; first lines:")
-        for line in result["bot_log_head"]:
-            print(f"    {line}")
+    if result["bot_log_problems"]:
+        print("  bot log, errors and exceptions (count):")
+        for line, count in result["bot_log_problems"].items():
+            print(f"    {count} × {line}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -544,6 +570,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--bot-dir", default=str(ROOT), help="checkout whose bot runs")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the bot")
+    parser.add_argument("--bot-log", type=Path, help="keep the bot's log here (default: dropped)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=6, help="uncounted exchanges first")
     parser.add_argument("--reply-timeout", type=float, default=60.0)
@@ -558,6 +585,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # the bot's connections drop when it is stopped at the end: not news
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     loadavg = Path("/proc/loadavg").read_text().split()[:3]
     result = asyncio.run(run(args))
     result["loadavg_before"] = " ".join(loadavg)

@@ -33,4 +33,5 @@ def test_capacity_run_answers_every_update(tmp_path: Path) -> None:
     assert set(result["replies"]) <= {"names", "verdict"}  # no busy, throttled or error reply
     assert result["updates_per_s"] > 0 and 0 < result["p50_ms"] <= result["p99_ms"]
     assert result["bot_peak_rss_mb"] > 0 and result["bot_log_errors"] == 0
+    assert result["bot_log_problems"] == {}
     assert "processed" in done.stdout and "updates/s" in done.stdout
