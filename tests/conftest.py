@@ -1,14 +1,17 @@
 """Shared fixtures: the fake Bot API server and a real Application running against it.
 
-End-to-end tests use the shipped checkpoints (loaded once per session), a real SQLite file
-in a temp folder, and real HTTP long polling between PTB and ``bot.fake_api.FakeBotApi``.
+End-to-end tests use the shipped checkpoints (loaded once per session), a real database and
+real HTTP long polling between PTB and ``bot.fake_api.FakeBotApi``. Every test that uses the
+database (``database_url``, directly or through ``bot``/``bot_runner``) runs twice: on a
+SQLite file in a temp folder, and on a fresh database of the PostgreSQL server named by
+TEST_DATABASE_URL; without it that variant is skipped (tests/dbutil.py).
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -19,6 +22,10 @@ from bot.app import Models, build_application, load_models, polling
 from bot.config import Settings
 from bot.fake_api import FakeBotApi
 from ml.names.registry import DEFAULT_CHECKPOINT_DIR
+from tests.dbutil import TEST_DATABASE_URL, fresh_postgres_database, postgres_admin_url
+
+DATABASES = ("sqlite", "postgresql")
+NO_POSTGRESQL = f"PostgreSQL variant: {TEST_DATABASE_URL} is not set"
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +33,29 @@ def shipped_models() -> Models:
     return load_models(DEFAULT_CHECKPOINT_DIR)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database (no tables yet): a SQLite file that does not exist yet, or a
+    database of its own on the TEST_DATABASE_URL server, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        return
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip(NO_POSTGRESQL)
+    with fresh_postgres_database(admin_url) as url:
+        yield url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Report every skipped PostgreSQL variant at this file's location, so the summary folds
+    them into one line instead of one per test."""
+    report = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and longrepr[2].endswith(NO_POSTGRESQL):
+        report.longrepr = (__file__, None, longrepr[2])
+    return report
 
 
 @pytest.fixture

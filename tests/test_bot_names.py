@@ -1,14 +1,14 @@
-"""/start, /help, /name, /temp, /style end to end: fake Bot API, real PTB, real SQLite file."""
+"""/start, /help, /name, /temp, /style end to end: fake Bot API, real PTB, real database."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.fake_api import FakeBotApi
 from tests.conftest import BotRunner, say
+from tests.dbutil import rows
 
 NAME_LINE = re.compile(r"^(✨|📖) (.+)$", re.M)
 
@@ -18,13 +18,10 @@ def names_in(reply: str) -> list[str]:
 
 
 def stored_temperature(database_url: str, user_id: int) -> float | None:
-    engine = create_engine(database_url.replace("+aiosqlite", ""))
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT temperature FROM user_settings WHERE user_id = :u"), {"u": user_id}
-        ).first()
-    engine.dispose()
-    return None if row is None else row[0]
+    found = rows(
+        database_url, "SELECT temperature FROM user_settings WHERE user_id = :u", u=user_id
+    )
+    return found[0][0] if found else None
 
 
 async def test_start_help_and_command_menus(api: FakeBotApi, bot: object) -> None:

@@ -144,6 +144,9 @@ async def test_forged_and_stale_buttons_get_an_alert_and_change_nothing(
         f"fav:{my_gen}:8",  # out of range (8 names: 0..7)
         f"fav:{my_gen}:999",
         f"fav:{my_gen + 1000}:0",  # unknown generation
+        "fav:999999999999999999:0",  # past 32 bits: PostgreSQL must find nothing, not fail
+        "more:999999999999999999",
+        "favdel:999999999999999999:0",
         "fav:abc:0",
         "fav:1",
         f"fav:{my_gen}:0:0",
@@ -349,13 +352,10 @@ async def test_two_quick_presses_save_once(api: FakeBotApi, bot: object, databas
 
 
 def backdate_answers(database_url: str, days: int) -> None:
-    """Make every stored /name answer ``days`` old, in the format SQLAlchemy stores."""
+    """Make every stored /name answer ``days`` old (dbutil stores the datetime as the bot
+    would: UTC text on SQLite, timestamptz on PostgreSQL)."""
     old = datetime.now(UTC) - timedelta(days=days)
-    execute(
-        database_url,
-        "UPDATE name_generations SET created_at = :old",
-        old=old.strftime("%Y-%m-%d %H:%M:%S.%f"),
-    )
+    execute(database_url, "UPDATE name_generations SET created_at = :old", old=old)
 
 
 async def test_old_answers_expire_but_saved_names_stay(

@@ -234,7 +234,8 @@ async def test_one_open_round_per_chat_and_many_chats(
     other_id = api.find_button(other, "Real").split(":")[1]
     answer = await vote(api, first, ann, f"game:{other_id}:real", forged=True)
     assert answer.get("show_alert")
-    for garbage in ("game:abc:real", "game:1:maybe", "game:999999:fake", "game:"):
+    garbage_data = ("game:abc:real", "game:1:maybe", "game:999999:fake", "game:")
+    for garbage in (*garbage_data, "game:999999999999999999:real"):  # 18 digits: past 32 bits
         assert (await vote(api, first, ann, garbage, forged=True)).get("show_alert"), garbage
     assert rows(database_url, "SELECT count(*) FROM game_votes") == [(0,)]
 

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
 
 from bot.db.engine import downgrade_sync, upgrade_sync, upgrade_to_head
 from bot.db.repository import SettingsRepository
 from bot.fake_api import FakeBotApi
 from bot.logging_setup import RedactTokenFilter
+from tests.dbutil import column_names, rows, table_names
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_LOOKING_TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -40,12 +40,14 @@ async def test_run_without_token_explains_and_exits_2(tmp_path: Path) -> None:
     assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0] and "BotFather" in lines[0]
 
 
-async def test_real_process_answers_over_http_and_never_logs_token(tmp_path: Path) -> None:
+async def test_real_process_answers_over_http_and_never_logs_token(
+    tmp_path: Path, database_url: str
+) -> None:
     async with FakeBotApi(token=REAL_LOOKING_TOKEN) as api:
         env = clean_env(
             TELEGRAM_BOT_TOKEN=REAL_LOOKING_TOKEN,
             TELEGRAM_API_BASE_URL=api.base_url,
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+            DATABASE_URL=database_url,
             LOG_LEVEL="DEBUG",
         )
         process = await asyncio.create_subprocess_exec(
@@ -69,7 +71,8 @@ async def test_real_process_answers_over_http_and_never_logs_token(tmp_path: Pat
     assert "getUpdates" in log or "Application started" in log, log[-2000:]  # it did log
     assert REAL_LOOKING_TOKEN not in log
     assert REAL_LOOKING_TOKEN.split(":")[1] not in log
-    assert (tmp_path / "run.db").exists()
+    # it upgraded the database it was given and stored the /name answer there
+    assert rows(database_url, "SELECT prefix FROM name_generations") == [("Ser",)]
 
 
 async def test_run_without_network_says_so_in_one_line_and_keeps_retrying(
@@ -125,38 +128,59 @@ def test_redaction_filter_hides_token_in_messages_and_args() -> None:
     assert "<token>" in record.getMessage()
 
 
-def test_migration_upgrade_and_downgrade(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-    sync_url = url.replace("+aiosqlite", "")
-    upgrade_sync(url)
-    engine = create_engine(sync_url)
-    tables = set(inspect(engine).get_table_names())
-    assert {"user_settings", "alembic_version"} <= tables
-    columns = {c["name"] for c in inspect(engine).get_columns("user_settings")}
+def test_migration_upgrade_and_downgrade(database_url: str) -> None:
+    upgrade_sync(database_url)
+    assert {"user_settings", "alembic_version"} <= table_names(database_url)
+    columns = column_names(database_url, "user_settings")
     assert {"user_id", "temperature", "style", "language"} <= columns
-    downgrade_sync(url, "base")
-    assert "user_settings" not in set(inspect(engine).get_table_names())
-    upgrade_sync(url)
-    assert "user_settings" in set(inspect(engine).get_table_names())
-    engine.dispose()
+    downgrade_sync(database_url, "base")
+    assert "user_settings" not in table_names(database_url)
+    upgrade_sync(database_url)
+    assert "user_settings" in table_names(database_url)
 
 
-async def test_settings_repository_round_trip_and_wal(tmp_path: Path) -> None:
+async def test_settings_repository_round_trip(database_url: str) -> None:
     from bot.db.engine import create_engine as create_async
     from bot.db.engine import session_factory
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    await upgrade_to_head(url)
-    engine = create_async(url)
+    await upgrade_to_head(database_url)
+    engine = create_async(database_url)
     repo = SettingsRepository(session_factory(engine))
     assert (await repo.get(5)).temperature == 1.0
     await repo.update(5, temperature=0.4, style="ru")
     prefs = await repo.get(5)
     assert (prefs.temperature, prefs.style, prefs.language) == (0.4, "ru", None)
+    await repo.update(5, sex="f", era="1920")
+    assert (await repo.get(5)).controls == {"sex": "f", "era": "1920"}
     with pytest.raises(ValueError):
         await repo.update(5, token="x")
-    async with engine.connect() as conn:
-        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
-        timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
-    assert mode == "wal" and timeout >= 1000
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+        assert mode == "wal" and timeout >= 1000
     await engine.dispose()
+
+
+async def test_connections_the_postgresql_server_closed_are_replaced(database_url: str) -> None:
+    """A server restart (or an admin) ends the pooled connections; the next request gets a
+    fresh one instead of an error (pool_pre_ping)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: a SQLite connection is a file handle")
+    from bot.db.engine import create_engine as create_async
+    from bot.db.engine import session_factory
+
+    await upgrade_to_head(database_url)
+    engine = create_async(database_url)
+    repo = SettingsRepository(session_factory(engine))
+    try:
+        await repo.update(5, temperature=0.4)
+        ended = rows(
+            database_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert ended and all(ok for (ok,) in ended)
+        assert (await repo.get(5)).temperature == 0.4
+    finally:
+        await engine.dispose()

@@ -1,7 +1,8 @@
-"""Engine, sessions and schema upgrades.
+"""Engine, sessions and schema upgrades, for SQLite (the default) and PostgreSQL (asyncpg).
 
 SQLite gets WAL (readers don't block the writer), a busy timeout (a second writer waits instead
-of failing with "database is locked") and foreign keys, on every new connection.
+of failing with "database is locked") and foreign keys, on every new connection. PostgreSQL
+connections are checked before use, so the bot outlives a server restart.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def ensure_sqlite_folder(database_url: str) -> None:
 
 def create_engine(database_url: str) -> AsyncEngine:
     ensure_sqlite_folder(database_url)
-    engine = create_async_engine(database_url)
-    if engine.dialect.name == "sqlite":
+    is_sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    engine = create_async_engine(database_url, pool_pre_ping=not is_sqlite)
+    if is_sqlite:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Ids are 64-bit: BIGINT on PostgreSQL (migration 0005), and on SQLite an INTEGER PRIMARY KEY,
+# which is its 64-bit rowid (a BIGINT key there would not autoincrement).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -64,11 +68,11 @@ class NameGeneration(Base):
 
     __tablename__ = "name_generations"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     style: Mapped[str] = mapped_column(String(16), nullable=False)
-    prefix: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    prefix: Mapped[str] = mapped_column(Text, nullable=False, default="")
     temperature: Mapped[float] = mapped_column(Float, nullable=False)
     names_json: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of names
     # the controls the answer was made with ({"sex": "f", "era": "1920"}), for 🔄 and switches
@@ -87,13 +91,13 @@ class Favorite(Base):
     __tablename__ = "favorites"
     __table_args__ = (UniqueConstraint("user_id", "name", "style", name="uq_favorites_user_name"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
-    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)  # fantasy names run to 106
     style: Mapped[str] = mapped_column(String(16), nullable=False)
-    prefix: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    prefix: Mapped[str] = mapped_column(Text, nullable=False, default="")
     # no foreign key on purpose: pruning generations must never touch a saved name
-    generation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    generation_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -114,12 +118,12 @@ class GameRound(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     started_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
     style: Mapped[str] = mapped_column(String(16), nullable=False)
     language: Mapped[str] = mapped_column(String(8), nullable=False, default="en")
-    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)  # fantasy names run to 106
     is_real: Mapped[bool] = mapped_column(Boolean, nullable=False)
     message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # The forum topic the round was posted in (None outside forums): the timer's result must
@@ -136,7 +140,7 @@ class GameVote(Base):
     __tablename__ = "game_votes"
 
     round_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("game_rounds.id", ondelete="CASCADE"), primary_key=True
+        Id, ForeignKey("game_rounds.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     display_name: Mapped[str] = mapped_column(String(128), nullable=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.db.models import UserSettings
@@ -46,6 +47,14 @@ class SettingsRepository:
         allowed = {"temperature", "style", "language", "sex", "era", "race"}
         if unknown := set(changes) - allowed:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
+        try:
+            return await self._update(user_id, changes)
+        except IntegrityError:
+            # A new user's first two changes raced and the other one created the row (the
+            # primary key decides, on SQLite and PostgreSQL alike): now it is an update.
+            return await self._update(user_id, changes)
+
+    async def _update(self, user_id: int, changes: dict[str, object]) -> UserPrefs:
         async with self.sessions() as session, session.begin():
             row = await session.get(UserSettings, user_id)
             if row is None:
