@@ -19,6 +19,7 @@ from bot.handlers.favorites import UNDO_SECONDS_KEY
 from bot.services.favorites import export_csv
 from tests.conftest import say
 from tests.dbutil import execute, rows
+from tests.quiet import handled
 
 NAME_LINE = re.compile(r"^(✨|📖) (.+)$", re.M)
 ANN = 1001
@@ -330,7 +331,9 @@ async def test_help_and_menus_list_the_new_commands(api: FakeBotApi, bot: object
     assert "Игра" in ru_menu["game"]
 
 
-async def test_two_quick_presses_save_once(api: FakeBotApi, bot: object, database_url: str) -> None:
+async def test_two_quick_presses_save_once(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
     message = await ask_names(api)
     name = names_in(message["text"])[0]
     data = exact_button(api, message, f"⭐ {name}")
@@ -346,7 +349,7 @@ async def test_two_quick_presses_save_once(api: FakeBotApi, bot: object, databas
     texts = sorted(api.callback_answers[q]["text"] for q in (first, second))
     assert sum("already" in text for text in texts) == 1, texts
     assert favorites_of(database_url, ANN) == [name]
-    await asyncio.sleep(0.3)  # let both markup edits finish; the second is a harmless no-op
+    await handled(api, bot)  # both presses' markup edits are done; the second is a no-op
     assert exact_button(api, message, f"✅ {name}") == data
     assert all(call["ok"] or "not modified" in call["error"] for call in api.calls)
 
