@@ -127,7 +127,9 @@ async def test_button_answers_do_not_queue_behind_rate_limited_replies(
 ) -> None:
     """At 4 messages a second, 40 users' answers take ten seconds to go out, and their
     handlers wait for the limiter meanwhile, more of them than there are message slots; a
-    button press must not wait for a free slot behind them (with PTB's one pool it did)."""
+    button press must not wait for a free slot behind them. With PTB's one pool of 16 it was
+    answered only after 25 of the replies had gone; it is counted in replies, not seconds, so
+    a busy machine does not change the verdict."""
     settings = Settings(
         token=api.token,
         api_base_url=api.base_url,
@@ -143,7 +145,7 @@ async def test_button_answers_do_not_queue_behind_rate_limited_replies(
             api.send_message("/name Jo", user=api.user(user_id, "U"))
         await asyncio.sleep(0.5)
         api.press_button(answer, "no-such-button", forged=True)
-        await asyncio.sleep(1.0)
-        methods = [c["method"] for c in api.calls[since:] if c["method"] != "sendChatAction"]
-        assert "answerCallbackQuery" in methods
-        assert methods.count("sendMessage") <= 12  # the queue of replies is still draining
+        await api.wait_for_call("answerCallbackQuery", since=since, timeout=30)
+        methods = [c["method"] for c in api.calls[since:]]
+        replies_before = methods[: methods.index("answerCallbackQuery")].count("sendMessage")
+        assert replies_before <= 12, replies_before
