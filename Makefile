@@ -11,7 +11,7 @@ DATA_DIR ?= ../shared/data
 TORCH_INDEX_URL ?=
 TORCH_INDEX_FLAGS := $(if $(strip $(TORCH_INDEX_URL)),--extra-index-url $(strip $(TORCH_INDEX_URL)))
 
-.PHONY: run test chat train-names train-sentiment train-sentiment-short lint bench clean
+.PHONY: run test chat train-names train-sentiment train-sentiment-short train-phrases lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ train-sentiment-short: $(STAMP)
 	$(PY) -m ml train-sentiment-short --lang ru --init ml/checkpoints/sentiment-ru.pt --out ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 2 --select-metric macro_f1
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-en.pt --data-dir $(DATA_DIR) --threads 2
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-ru.pt --data-dir $(DATA_DIR) --threads 2
+
+# Phrase models (issue 13): character-level GRUs over a text stream, one thread each. The
+# learning rate follows the clock when the clock is further along than the steps, so on a
+# slower (or busier) machine a run ends at --max-minutes with fewer epochs, still cooled down.
+train-phrases: $(STAMP)
+	$(PY) -m ml train-phrases --corpus simpsons --data-dir $(DATA_DIR) --out ml/checkpoints/phrases-simpsons.pt --hidden-size 384 --embedding-dim 64 --dropout 0.25 --batch-size 32 --bptt 64 --learning-rate 0.004 --warmup-steps 50 --max-epochs 30 --eval-every 106 --max-chars 200 --threads 1 --max-minutes 20
+	$(PY) -m ml train-phrases --corpus tolstoy --data-dir $(DATA_DIR) --out ml/checkpoints/phrases-tolstoy.pt --hidden-size 256 --embedding-dim 64 --dropout 0.1 --batch-size 32 --bptt 64 --learning-rate 0.005 --warmup-steps 50 --max-epochs 8 --eval-every 500 --max-chars 300 --threads 1 --max-minutes 24
 
 bench: $(STAMP)
 	$(PY) bench/names.py --data-dir $(DATA_DIR)

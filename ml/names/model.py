@@ -80,14 +80,17 @@ class CharRNN(nn.Module):
         """``idx`` (batch, time) → logits (batch, time, vocab) and the recurrent state.
 
         ``attributes`` (batch, n_attributes) holds row indices (0 = any); None means all "any".
+        A text stream whose condition changes along the way (the speaker of each line of a
+        script, ``ml.phrases``) passes one row per position instead: (batch, time, n_attributes).
         """
         x = self.embedding(idx)
         if attributes is not None and len(self.attribute_embeddings):
             condition = sum(
-                table(attributes[:, i]) for i, table in enumerate(self.attribute_embeddings)
+                table(attributes[..., i]) for i, table in enumerate(self.attribute_embeddings)
             )
-            x = x + condition[:, None, :]
-            if state is None and self.attribute_to_state is not None:
+            per_position = attributes.dim() == 3
+            x = x + (condition if per_position else condition[:, None, :])
+            if state is None and self.attribute_to_state is not None and not per_position:
                 state = self._initial_state(condition)
         x = self.dropout(x)
         out, state = self.rnn(x, state)

@@ -289,7 +289,7 @@ class GuidedRNN(torch.nn.Module):
     ) -> tuple[torch.Tensor, Any]:
         assert attributes is not None, "guidance needs the requested attributes"
         rows = idx.shape[0]
-        both = torch.cat([attributes, self.free.expand(rows, -1)])
+        both = torch.cat([attributes, self.free.expand_as(attributes)])
         joined = None if state is None else _join_states(*state)
         logits, new_state = self.model(torch.cat([idx, idx]), joined, attributes=both)
         asked = torch.log_softmax(logits[:rows], dim=-1)
