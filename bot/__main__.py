@@ -1,4 +1,5 @@
-"""``python -m bot run`` (long polling) and ``python -m bot chat`` (local terminal chat)."""
+"""``python -m bot run`` (long polling, or BOT_MODE=webhook), ``python -m bot webhook``
+(Telegram's webhook, bot/webhook.py) and ``python -m bot chat`` (local terminal chat)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from bot.logging_setup import setup_logging
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser(
+        "run", help="run the bot (long polling unless BOT_MODE=webhook; needs TELEGRAM_BOT_TOKEN)"
+    )
+    sub.add_parser(
+        "webhook",
+        help="serve Telegram's webhook (BOT_MODE=webhook; needs WEBHOOK_URL and WEBHOOK_SECRET)",
+    )
     chat = sub.add_parser("chat", help="talk to the bot in this terminal; no token, no network")
     chat.add_argument("--language", default="en", help="your Telegram language_code (en, ru)")
     chat.add_argument(
@@ -26,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             settings = load_settings()
+        elif args.command == "webhook":
+            settings = load_settings(mode="webhook")
         else:
             settings = load_settings(
                 require_token=False,
@@ -35,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.token or None)
+    setup_logging(settings.log_level, settings.token or None, (settings.webhook_secret,))
 
     # Heavy imports (torch, PTB) only once the configuration is known to be usable.
     from bot.app import load_models
@@ -53,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    if args.command == "run":
+    if args.command in ("run", "webhook"):
         from bot.runner import run_bot
 
         return run_bot(settings, models)

@@ -35,6 +35,7 @@ from bot.handlers import basics, favorites, game, inline, names, reviews, settin
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
 from bot.lifecycle import stop_application
+from bot.metrics import METRICS_KEY, BotMetrics
 from bot.sanitize import CleanUpdatesRequest
 from bot.sending import RetryingRequest
 from bot.services import Services
@@ -200,6 +201,8 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         torch_threads=settings.torch_threads,
         max_pending=settings.inference_queue,
     )
+    metrics = BotMetrics()
+    metrics.watch_inference(executor)
     name_service = NameService(models.names, executor)
     services = Services(
         names=name_service,
@@ -220,7 +223,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         # every other call retries what can safely be retried (bot/sending.py)
         .request(RetryingRequest(connection_pool_size=256))
         # presses and inline queries never wait behind replies queued for sending
-        .concurrent_updates(TwoLaneUpdateProcessor())
+        .concurrent_updates(TwoLaneUpdateProcessor(metrics=metrics))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
@@ -234,6 +237,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         database_url=settings.database_url,
         executor=executor,
     )
+    app.bot_data[METRICS_KEY] = metrics  # /metrics (bot/webhook.py), one registry per app
     app.bot_data[FAIR_USE_KEY] = FairUse()  # per-user limits, inline debounce and cache
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)

@@ -358,6 +358,8 @@ class FakeBotApi:
         self.inline_message_edits: list[dict[str, Any]] = []
         self.profile: dict[str, dict[str, str]] = {}
         self.poll_count = 0
+        # setWebhook's decoded params while a webhook is set (then getUpdates answers 409)
+        self.webhook: dict[str, Any] | None = None
 
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -387,6 +389,7 @@ class FakeBotApi:
             for name, handler in {
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
@@ -1124,20 +1127,64 @@ class FakeBotApi:
     def _returns_true(self, params: dict[str, Any]) -> bool:
         return True
 
+    def _set_webhook(self, params: dict[str, Any]) -> bool:
+        """Telegram's checks that matter here: a URL, 1-100 connections, a secret of the
+        allowed characters. Delivering is up to the test (``take_updates``)."""
+        url = str(params.get("url") or "")
+        if not url:
+            # Telegram: an empty URL removes the webhook, like deleteWebhook
+            return self._delete_webhook(params)
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+            raise _bad_request("bad webhook: Failed to resolve host: Name or service not known")
+        connections = int(_as_int(params.get("max_connections") or 40))
+        if not 1 <= connections <= 100:
+            raise _bad_request("bad webhook: Max connections must be between 1 and 100")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("bad webhook: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = set(allowed) if allowed else None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = {**params, "max_connections": connections}
+        return True
+
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
         return True
 
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "",
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook:
+            info["max_connections"] = self.webhook["max_connections"]
+            if self.webhook.get("allowed_updates") is not None:
+                info["allowed_updates"] = list(self.webhook["allowed_updates"])
+        return info
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """The updates waiting for the bot, removed from the queue: what Telegram would post
+        to a webhook (tests post them themselves, see tests/test_webhook.py)."""
+        ready = copy.deepcopy(self._deliverable())
+        self._updates.clear()
+        return ready
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Real long polling: wait up to ``timeout`` s, but answer as soon as an update exists."""
+        """Real long polling: wait up to ``timeout`` s, but answer as soon as an update exists.
+
+        Refused with 409 while a webhook is set, as Telegram does."""
+        if self.webhook is not None:
+            raise TelegramApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
         offset = int(_as_int(params.get("offset") or 0))
         limit = min(max(int(_as_int(params.get("limit") or 100)), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ import torch
 T = TypeVar("T")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+# (kind, seconds): one model call or batch of that kind ran that long on a worker;
+# ("refused", 0.0): one call was refused because the queue was full (bot/metrics.py)
+InferenceObserver = Callable[[str, float], None]
 
 DEFAULT_MAX_PENDING = 64
 DEFAULT_BATCH_WINDOW = 0.003  # seconds the first request of a batch waits for company
@@ -57,6 +62,7 @@ class InferenceStats:
 @dataclass
 class _Batch:
     run: Callable[[list[Any]], Sequence[Any]]
+    kind: str = "batch"
     items: list[Any] = field(default_factory=list)
     futures: list[asyncio.Future[Any]] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
@@ -89,6 +95,7 @@ class InferenceExecutor:
         self.batch_window = batch_window
         self.max_batch = max_batch
         self.stats = InferenceStats()
+        self.observer: InferenceObserver | None = None  # bot/metrics.py sets it
         self._pending = 0
         self._open: dict[Hashable, _Batch] = {}
         self._pool = ThreadPoolExecutor(
@@ -106,6 +113,7 @@ class InferenceExecutor:
     def _admit(self) -> None:
         if self._pending >= self.max_pending:
             self.stats.refused += 1
+            self._observe("refused", 0.0)
             raise InferenceBusy(f"{self._pending} model calls already pending")
         self._pending += 1
 
@@ -115,9 +123,17 @@ class InferenceExecutor:
         try:
             self.stats.calls += 1
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
+            result, seconds = await loop.run_in_executor(
+                self._pool, _timed, partial(fn, *args, **kwargs)
+            )
+            self._observe(getattr(fn, "__name__", "call"), seconds)
+            return result
         finally:
             self._pending -= 1
+
+    def _observe(self, kind: str, seconds: float) -> None:
+        if self.observer is not None:
+            self.observer(kind, seconds)
 
     async def run_batched(
         self, key: Hashable, run: Callable[[list[Item]], Sequence[Result]], item: Item
@@ -134,7 +150,7 @@ class InferenceExecutor:
             loop = asyncio.get_running_loop()
             batch = self._open.get(key)
             if batch is None:
-                batch = self._open[key] = _Batch(run)
+                batch = self._open[key] = _Batch(run, kind=_kind_of(key))
                 batch.timer = loop.call_later(self.batch_window, self._launch, key, batch)
             future: asyncio.Future[Result] = loop.create_future()
             batch.items.append(item)
@@ -156,13 +172,15 @@ class InferenceExecutor:
         self.stats.batched_items += len(batch.items)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch.items))
         loop = asyncio.get_running_loop()
-        work = self._pool.submit(batch.run, list(batch.items))
+        work = self._pool.submit(_timed, partial(batch.run, list(batch.items)))
         work.add_done_callback(lambda done: loop.call_soon_threadsafe(self._deliver, batch, done))
 
-    @staticmethod
-    def _deliver(batch: _Batch, done: Future[Sequence[Any]]) -> None:
+    def _deliver(self, batch: _Batch, done: Future[tuple[Sequence[Any], float]]) -> None:
         error = InferenceBusy("shutting down") if done.cancelled() else done.exception()
-        results: Sequence[Any] = () if error is not None else done.result()
+        results: Sequence[Any] = ()
+        if error is None:
+            results, seconds = done.result()
+            self._observe(batch.kind, seconds)
         if error is None and len(results) != len(batch.futures):
             error = RuntimeError(f"batch gave {len(results)} results for {len(batch.futures)}")
         for i, future in enumerate(batch.futures):
@@ -176,6 +194,19 @@ class InferenceExecutor:
     def shutdown(self) -> None:
         """Stop accepting work and let running calls finish in the background."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
+    """``work()`` and how long it ran, measured on the worker (queueing not included)."""
+    started = time.perf_counter()
+    return work(), time.perf_counter() - started
+
+
+def _kind_of(key: Hashable) -> str:
+    """A metrics label for a batch key: ``("sentiment", "en")`` → ``sentiment-en``."""
+    if isinstance(key, tuple):
+        return "-".join(str(part) for part in key)
+    return str(key)
 
 
 def on_worker_thread() -> bool:

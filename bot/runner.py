@@ -7,6 +7,9 @@ polling, start, then stop, shutdown, post_shutdown) but turns each network failu
 log line without a traceback and retries: at start-up with capped exponential backoff
 (``retry_delays``), while polling with PTB's own growing pause (1 s × 1.5 up to 30 s).
 SIGINT and SIGTERM stop it cleanly at any point, also while it waits to retry.
+With METRICS_PORT set, ``/metrics`` and ``/healthz`` are served on that port as well
+(``bot.webhook.BotHttpServer``). ``python -m bot webhook`` (BOT_MODE=webhook) goes through
+``bot.webhook.serve_webhook`` instead, with the same connecting and stopping.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> in
         )
 
     connected = False
+    metrics_server = None
     try:
         try:
             connected = await connect(app, host, stop)
@@ -140,9 +144,17 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> in
             error_callback=polling_error,
         )
         await app.start()
+        if settings.metrics_port:
+            from bot.webhook import BotHttpServer  # it imports this module
+
+            metrics_server = BotHttpServer(app, settings, webhook=False)
+            await metrics_server.start(settings.webhook_listen, settings.metrics_port)
+            log.info("/metrics and /healthz on %s:%d", settings.webhook_listen, metrics_server.port)
         await stop.wait()
         return 0
     finally:
+        if metrics_server is not None:
+            await metrics_server.stop()
         await stop_application(app, initialized=connected)
 
 
@@ -151,13 +163,19 @@ async def _main(settings: Settings, models: Models) -> int:
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
+    if settings.mode == "webhook":
+        from bot.webhook import serve_webhook
+
+        run = serve_webhook
+    else:
+        run = serve
     try:
-        return await serve(build_application(settings, models), settings, stop)
+        return await run(build_application(settings, models), settings, stop)
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
 
 
 def run_bot(settings: Settings, models: Models) -> int:
-    """``python -m bot run``: poll until SIGINT/SIGTERM; the exit code for the process."""
+    """``python -m bot run`` (or ``webhook``): serve until SIGINT/SIGTERM; the exit code."""
     return asyncio.run(_main(settings, models))

@@ -7,6 +7,8 @@ wait for a free slot behind them (issue 11: 332 ms p50 for presses with only 10 
 Here messages and commands get ``messages`` slots, and button presses and inline queries get
 ``quick`` slots of their own: their answers (toasts, inline results) are not messages, so the
 send limiter never holds them, and nothing else can take their lane.
+
+Each update is handled inside ``bot.metrics.observed``: counted, timed and logged in one line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.metrics import BotMetrics, observed
 
 MESSAGE_SLOTS = 32
 QUICK_SLOTS = 32
@@ -34,8 +38,14 @@ def is_quick(update: object) -> bool:
 class TwoLaneUpdateProcessor(BaseUpdateProcessor):
     """``messages`` slots for messages and commands, ``quick`` for presses and inline."""
 
-    def __init__(self, messages: int = MESSAGE_SLOTS, quick: int = QUICK_SLOTS) -> None:
+    def __init__(
+        self,
+        messages: int = MESSAGE_SLOTS,
+        quick: int = QUICK_SLOTS,
+        metrics: BotMetrics | None = None,
+    ) -> None:
         super().__init__(messages + quick)
+        self.metrics = metrics
         self._lanes = {
             False: asyncio.BoundedSemaphore(messages),
             True: asyncio.BoundedSemaphore(quick),
@@ -46,7 +56,7 @@ class TwoLaneUpdateProcessor(BaseUpdateProcessor):
             await self.do_process_update(update, coroutine)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
+        await observed(self.metrics, update, coroutine)
 
     async def initialize(self) -> None:
         """Nothing to set up: the lanes are plain semaphores."""

@@ -20,6 +20,7 @@ from bot.handlers.common import (
 from bot.handlers.inline import refusal_from_parameter
 from bot.handlers.names import explain_refusal
 from bot.inference import InferenceBusy
+from bot.metrics import METRICS_KEY, handler_failed
 from bot.texts import format_temperature, pick_language, style_title, t
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     in a moment, and it is logged as a warning without a traceback. A Bot API call that timed
     out after ``bot.sending`` gave up on it most likely *did* arrive (the answer was sent, its
     confirmation was lost), so there is no apology on top of it: one message, one answer.
+    In webhook mode a database that cannot be reached gets no apology either: the webhook
+    server answers Telegram with an error, Telegram sends the update again, and the user gets
+    the real answer then (bot/metrics.py ``handler_failed``).
     """
+    if handler_failed(context.error, context.bot_data.get(METRICS_KEY)):
+        log.warning(
+            "the database is unreachable (%s); Telegram will deliver the update again",
+            type(context.error).__name__,
+        )
+        return
     busy = isinstance(context.error, InferenceBusy)
     if busy:
         log.warning("inference queue full: asked the user to retry")
