@@ -15,7 +15,10 @@ from bot.app import Models, build_application
 from bot.config import DEFAULT_CHECKPOINT_DIR, LOG_LEVELS, ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-OWN_VARIABLES = ("TELEGRAM_", "DATABASE_", "NAMECRAFT_", "LOG_LEVEL")
+OWN_VARIABLES = (
+    "TELEGRAM_", "DATABASE_", "NAMECRAFT_", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_", "METRICS_PORT",
+    "PORT",
+)  # fmt: skip
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -194,3 +197,69 @@ def test_bot_rate_limit_sets_the_applications_limiter(
     assert (limiter._base_limiter.max_rate, limiter._base_limiter.time_period) == (30, 1)
     assert limiter._max_retries == 2
     assert built[0.0] is None
+
+
+@pytest.mark.usefixtures("no_own_env")
+def test_polling_is_the_default_and_webhook_settings_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    settings = load_settings(tmp_path / ".env")
+    assert settings.mode == "polling" and settings.metrics_port == 0
+    assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8080)
+    assert settings.webhook_max_connections == 40
+    monkeypatch.setenv("BOT_MODE", "Webhook")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/tg/hook/")
+    monkeypatch.setenv("WEBHOOK_SECRET", "abc_DEF-123")
+    monkeypatch.setenv("WEBHOOK_LISTEN", "0.0.0.0")
+    monkeypatch.setenv("PORT", "5000")  # a Procfile platform's port, when WEBHOOK_PORT is unset
+    monkeypatch.setenv("WEBHOOK_MAX_CONNECTIONS", "100")
+    monkeypatch.setenv("METRICS_PORT", "9100")
+    settings = load_settings(tmp_path / ".env")
+    assert settings.mode == "webhook" and settings.webhook_path == "/tg/hook"
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 5000)
+    assert settings.webhook_max_connections == 100 and settings.metrics_port == 9100
+    assert "abc_DEF-123" not in repr(settings)  # the secret is never printed, like the token
+    monkeypatch.setenv("WEBHOOK_PORT", "8443")
+    assert load_settings(tmp_path / ".env").webhook_port == 8443
+    monkeypatch.setenv("BOT_MODE", "polling")
+    assert load_settings(tmp_path / ".env", mode="webhook").mode == "webhook"  # the command wins
+
+
+@pytest.mark.usefixtures("no_own_env")
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"BOT_MODE": "hooks"}, "BOT_MODE='hooks'"),
+        ({"BOT_MODE": "webhook", "WEBHOOK_SECRET": "abc"}, "WEBHOOK_URL is not set"),
+        ({"BOT_MODE": "webhook", "WEBHOOK_URL": "https://x.org/t"}, "WEBHOOK_SECRET is not set"),
+        (
+            {"BOT_MODE": "webhook", "WEBHOOK_URL": "https://x.org/t", "WEBHOOK_SECRET": "a b"},
+            "WEBHOOK_SECRET may hold only",
+        ),
+        (
+            {"BOT_MODE": "webhook", "WEBHOOK_URL": "x.org/t", "WEBHOOK_SECRET": "abc"},
+            "WEBHOOK_URL='x.org/t'",
+        ),
+        ({"WEBHOOK_PORT": "70000"}, "WEBHOOK_PORT='70000'"),
+        ({"METRICS_PORT": "-1"}, "METRICS_PORT='-1'"),
+        (
+            {
+                "BOT_MODE": "webhook",
+                "WEBHOOK_URL": "https://x.org/t",
+                "WEBHOOK_SECRET": "abc",
+                "WEBHOOK_MAX_CONNECTIONS": "101",
+            },
+            "WEBHOOK_MAX_CONNECTIONS=101",
+        ),
+    ],
+)
+def test_webhook_settings_that_cannot_work_are_refused_naming_them(
+    variables: dict[str, str], named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    for key, value in variables.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / ".env")
+    assert named in str(caught.value)

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,11 @@ from telegram.ext import Application
 from bot.app import Models, build_application
 from bot.config import Settings
 from bot.fake_api import FakeBotApi
+from bot.runner import serve
 from bot.webhook import ALLOWED_UPDATES, SECRET_HEADER, BotHttpServer, webhook_serving
+from tests.conftest import say
 from tests.dbutil import _admin, rows, text
+from tests.quiet import handled
 from tests.test_favorites import exact_button, names_in
 from tests.test_run_and_storage import REAL_LOOKING_TOKEN, clean_env
 
@@ -379,12 +382,7 @@ async def test_python_m_bot_webhook_serves_and_stops_cleanly_on_sigterm(
         )  # fmt: skip
         try:
             async with asyncio.timeout(90):
-                while True:
-                    with_answer = None
-                    with suppress(aiohttp.ClientError):
-                        with_answer = await get(port, "/healthz")
-                    if with_answer is not None and with_answer.status == 200:
-                        break
+                while (await get_or_none(port, "/healthz")) != Answer(200, "ok"):
                     assert process.returncode is None, "the bot exited"
                     await asyncio.sleep(0.2)
             assert api.webhook is not None and api.webhook["secret_token"] == SECRET
@@ -420,3 +418,41 @@ async def test_webhook_mode_without_a_secret_refuses_to_start_in_one_line(
     assert process.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "WEBHOOK_SECRET" in lines[0], lines
+
+
+async def test_polling_mode_serves_metrics_and_healthz_on_metrics_port(
+    api: FakeBotApi, database_url: str, shipped_models: Models
+) -> None:
+    """METRICS_PORT in polling mode: the same /metrics and /healthz, fed by the update
+    processor's lanes instead of the webhook route (which is not there)."""
+    port = free_port()
+    settings = Settings(
+        token=api.token, api_base_url=api.base_url, database_url=database_url, metrics_port=port
+    )
+    app = build_application(settings, shipped_models)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, settings, stop))
+    try:
+        async with asyncio.timeout(30):
+            while (await get_or_none(port, "/healthz")) != Answer(200, "ok"):
+                assert not serving.done(), serving
+                await asyncio.sleep(0.1)
+        assert "“Ser”" in await say(api, "/name Ser")
+        await handled(api, app)
+        body = (await get(port, "/metrics")).text
+        assert 'namecraft_updates_total{outcome="ok",type="message"} 1.0' in body
+        assert 'namecraft_handler_seconds_count{type="message"} 1.0' in body
+        assert 'namecraft_inference_seconds_count{kind="sample_names"} 1.0' in body
+        assert (await post_json(port, {"update_id": 1})).status in (404, 405)  # no webhook route
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(serving, 30) == 0
+    assert await get_or_none(port, "/healthz") is None  # closed with the bot
+
+
+async def get_or_none(port: int, path: str) -> Answer | None:
+    """``get``, or None while nothing listens there."""
+    try:
+        return await get(port, path)
+    except aiohttp.ClientError:
+        return None
