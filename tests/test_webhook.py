@@ -247,6 +247,29 @@ async def test_messages_of_one_chat_are_handled_in_arrival_order(
     assert order == prefixes
 
 
+async def test_stopping_finishes_and_answers_the_updates_in_flight(
+    api: FakeBotApi, database_url: str, shipped_models: Models
+) -> None:
+    """What SIGTERM does (bot/webhook.py serve_webhook → BotHttpServer.stop): the port
+    closes at once, but an update already being handled is finished and answered 200."""
+    settings = webhook_settings(api, database_url)
+    async with webhook_serving(build_application(settings, shipped_models), settings, port=0) as (
+        server
+    ):
+        api.stall("sendMessage", 1.0)  # the reply is sent, its confirmation comes 1 s late
+        api.send_message("/help")
+        since = api.mark()
+        posting = asyncio.create_task(post_json(server.port, one_update(api)))
+        await api.wait_for_call("sendMessage", since=since)
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.sleep(0.2)
+        assert not posting.done()  # still in flight
+        assert await get_or_none(server.port, "/healthz") is None  # no new connections
+        answer = await asyncio.wait_for(posting, 10)
+        await asyncio.wait_for(stopping, 10)
+    assert answer.status == 200
+
+
 # ---- a database outage, for real ------------------------------------------------------------
 
 
