@@ -7,6 +7,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.db.engine import create_engine
@@ -17,6 +18,12 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name)
 
 target_metadata = Base.metadata
+
+# Several instances that start together on one PostgreSQL database would otherwise all see the
+# same old revision and run the same DDL at once (the losers fail on "already exists"). A
+# transaction-level advisory lock makes them take turns: the first upgrades, the others then
+# find the database at head and do nothing. (Any constant no other tool uses on the database.)
+MIGRATION_LOCK_KEY = 7020378871935624820
 
 
 def database_url() -> str:
@@ -36,6 +43,9 @@ def do_run_migrations(connection: Connection) -> None:
     # render_as_batch lets ALTER TABLE work on SQLite by copying the table.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 

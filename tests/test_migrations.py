@@ -261,3 +261,26 @@ def test_the_schema_at_head_is_what_the_models_say(database_url: str) -> None:
         if change[0] not in ignored
     ]
     assert found == []
+
+
+def test_instances_starting_together_upgrade_the_database_once(database_url: str) -> None:
+    """Several bot instances started at once on one empty database (webhook mode behind a
+    load balancer) all upgrade it at start-up; on PostgreSQL they take turns on an advisory
+    lock (SQLite: a file lock beside the database, for ``make run`` started twice), so none
+    fails on a table another one just created, and all end at head. Separate processes, as
+    instances are (Alembic's context is global to a process)."""
+    import subprocess
+    import sys
+
+    script = "import sys; from bot.db.engine import upgrade_sync; upgrade_sync(sys.argv[1])"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    failures = [p.stderr.read().decode()[-2000:] for p in starts if p.wait(timeout=120) != 0]
+    assert failures == []
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    current = on_connection(
+        database_url, lambda c: MigrationContext.configure(c).get_current_heads()
+    )
+    assert list(current) == [head]

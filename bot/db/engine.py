@@ -8,6 +8,9 @@ connections are checked before use, so the bot outlives a server restart.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -56,9 +59,28 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+@contextmanager
+def sqlite_migration_lock(database_url: str) -> Iterator[None]:
+    """Two processes upgrading one SQLite file at once (``make run`` started twice) would run
+    the same DDL twice; an exclusive lock on a file beside the database makes them take turns.
+    (PostgreSQL takes an advisory lock in migrations/env.py instead.)"""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    lock_path = Path(url.database).expanduser().with_name(Path(url.database).name + ".migrating")
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def upgrade_sync(database_url: str, revision: str = "head") -> None:
     ensure_sqlite_folder(database_url)
-    command.upgrade(alembic_config(database_url), revision)
+    with sqlite_migration_lock(database_url):
+        command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade_sync(database_url: str, revision: str) -> None:
