@@ -149,7 +149,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_empty": (
             "You have no favourite names yet. Send /name and press ⭐ next to a name you like."
         ),
-        "fav_header": "⭐ <b>Your favourite names</b> ({total}) · page {page} of {pages}",
+        "fav_header": "⭐ <b>Your favourites</b> ({total}) · page {page} of {pages}",
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · “{prefix}”",
         "fav_hint": "🗑 removes a name; /export sends the list as files.",
@@ -169,7 +169,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_export_empty": (
             "Nothing to export yet: press ⭐ next to a name in a /name answer to save it."
         ),
-        "fav_export_txt": "Your favourite names ({count}), one per line.",
+        "fav_export_txt": "Your favourites ({count}), one per line.",
         "fav_export_csv": (
             "The same list as a table (CSV: name, style, prefix, saved_at, kind, voice)."
         ),
@@ -421,7 +421,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_empty": (
             "В избранном пока пусто. Отправьте /name и нажмите ⭐ рядом с понравившимся именем."
         ),
-        "fav_header": "⭐ <b>Избранные имена</b> ({total}) · страница {page} из {pages}",
+        "fav_header": "⭐ <b>Избранное</b> ({total}) · страница {page} из {pages}",
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · «{prefix}»",
         "fav_hint": "🗑 удаляет имя; /export присылает список файлами.",
@@ -441,7 +441,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_export_empty": (
             "Пока нечего выгружать: нажмите ⭐ рядом с именем в ответе на /name, чтобы сохранить."
         ),
-        "fav_export_txt": "Избранные имена ({count}), по одному в строке.",
+        "fav_export_txt": "Избранное ({count}), по одному в строке.",
         "fav_export_csv": (
             "Тот же список таблицей (CSV: name, style, prefix, saved_at, kind, voice)."
         ),
