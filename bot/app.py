@@ -183,9 +183,10 @@ async def on_startup(app: Application) -> None:
     reviews.schedule_reply_pruning(app)  # per-chat review→answer ids age out, idle chats too
     me = app.bot
     log.info(
-        "bot @%s ready with name styles %s",
+        "bot @%s ready with name styles %s and phrase voices %s",
         me.username,
         ", ".join(app.bot_data["services"].names.styles),
+        ", ".join(app.bot_data["services"].phrases.voices) or "none",
     )
 
 
