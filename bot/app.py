@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
@@ -31,7 +31,7 @@ from bot.db.engine import create_engine, session_factory, upgrade_to_head
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.repository import SettingsRepository
-from bot.handlers import basics, favorites, game, inline, names, reviews, settings
+from bot.handlers import basics, favorites, game, inline, names, phrases, reviews, settings
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
 from bot.lifecycle import stop_application
@@ -42,12 +42,14 @@ from bot.services import Services
 from bot.services.favorites import FavoritesService
 from bot.services.game import GAME_SECONDS, GameService
 from bot.services.names import NameService
+from bot.services.phrases import PhraseService
 from bot.services.sentiment import SentimentService
 from bot.texts import t
 from bot.throttle import FairUse
 from bot.updates import TwoLaneUpdateProcessor
 from ml.names.model import NameModel
 from ml.names.registry import load_all_styles
+from ml.phrases.model import PhraseModel, load_phrase_models
 from ml.sentiment import SentimentReader
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 MENU = [
     ("name", "cmd_name"),
     ("fullname", "cmd_fullname"),
+    ("phrase", "cmd_phrase"),
     ("style", "cmd_style"),
     ("temp", "cmd_temp"),
     ("review", "cmd_review"),
@@ -69,7 +72,7 @@ MENU = [
     ("about", "cmd_about"),
     ("start", "cmd_start"),
 ]
-GROUP_MENU = ["name", "fullname", "review", "favorites", "game", "reveal", "top", "help"]
+GROUP_MENU = ["name", "fullname", "phrase", "review", "favorites", "game", "reveal", "top", "help"]
 SENTIMENT_LANGUAGES = ("en", "ru")
 
 
@@ -79,16 +82,22 @@ class Models:
 
     names: dict[str, NameModel]
     sentiment: dict[str, SentimentReader]
+    phrases: dict[str, PhraseModel] = field(default_factory=dict)  # by corpus
 
 
 def load_models(checkpoint_dir: Path) -> Models:
-    """Name models and, per language, the sentiment reader (short + review model, int8)."""
+    """Name models, the phrase models (issue 13) and, per language, the sentiment reader
+    (short + review model); every one int8."""
     sentiment = {
         lang: SentimentReader.load(checkpoint_dir, lang)
         for lang in SENTIMENT_LANGUAGES
         if (Path(checkpoint_dir) / f"sentiment-{lang}.pt").exists()
     }
-    return Models(names=load_all_styles(checkpoint_dir, quantize=True), sentiment=sentiment)
+    return Models(
+        names=load_all_styles(checkpoint_dir, quantize=True),
+        sentiment=sentiment,
+        phrases=load_phrase_models(checkpoint_dir, quantize=True),
+    )
 
 
 def register_handlers(app: Application) -> None:
@@ -100,6 +109,7 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("about", basics.about_command))
     app.add_handler(CommandHandler("name", throttled(names.name_command)))
     app.add_handler(CommandHandler(["fullname", "full"], throttled(names.fullname_command)))
+    app.add_handler(CommandHandler("phrase", throttled(phrases.phrase_command)))
     app.add_handler(CommandHandler("temp", settings.temp_command))
     app.add_handler(CommandHandler("style", settings.style_command))
     app.add_handler(CommandHandler(["language", "lang"], settings.language_command))
@@ -119,6 +129,12 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(throttled(names.more_button), pattern=names.MORE_DATA))
     app.add_handler(
         CallbackQueryHandler(throttled(names.control_button), pattern=names.CONTROL_DATA)
+    )
+    app.add_handler(
+        CallbackQueryHandler(throttled(phrases.more_button), pattern=phrases.PHRASE_MORE_DATA)
+    )
+    app.add_handler(
+        CallbackQueryHandler(throttled(phrases.voice_button), pattern=phrases.PHRASE_VOICE_DATA)
     )
     app.add_handler(CallbackQueryHandler(favorites.favorites_button, pattern=favorites.LIST_DATA))
     app.add_handler(CallbackQueryHandler(game.vote_button, pattern=game.GAME_DATA))
@@ -168,9 +184,10 @@ async def on_startup(app: Application) -> None:
     reviews.schedule_reply_pruning(app)  # per-chat review→answer ids age out, idle chats too
     me = app.bot
     log.info(
-        "bot @%s ready with name styles %s",
+        "bot @%s ready with name styles %s and phrase voices %s",
         me.username,
         ", ".join(app.bot_data["services"].names.styles),
+        ", ".join(app.bot_data["services"].phrases.voices) or "none",
     )
 
 
@@ -210,6 +227,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         favorites=FavoritesService(FavoritesRepository(sessions)),
         game=GameService(name_service, GameRepository(sessions)),
         sentiment=SentimentService(models.sentiment, executor),
+        phrases=PhraseService(models.phrases, executor),
     )
     builder = (
         ApplicationBuilder()

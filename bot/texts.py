@@ -15,6 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "trained on real names.\n\n"
             "• /name Ser: eight names that start with “Ser”\n"
             "• /name: eight random names\n"
+            "• /phrase homer Mmm: three lines in a voice (Simpsons or Tolstoy)\n"
             "• /style: English, Russian or fantasy names\n"
             "• /temp: how wild the names are (0.1–2.0)\n"
             "• send me any message or review and I'll tell you its mood\n\n"
@@ -29,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "(5 to 7 letters), /name Jo 4 (exactly 4)\n"
             "/fullname <i>prefix</i>: first name and surname (Russian: with a patronymic, "
             "agreeing with the sex)\n"
+            "/phrase [<i>voice</i>] [<i>start</i>]: three lines in a voice: moe, homer, lenny, "
+            "barney, carl, marge, simpsons (anyone at Moe's) or tolstoy (Russian, Anna "
+            "Karenina); /phrase homer Mmm, /phrase tolstoy Анна; without a voice, a random "
+            "one. ⭐ saves a line, 🔄 writes three more, the buttons below switch voices\n"
             "/style [en|ru|fantasy]: the name style\n"
             "/temp [0.1–2.0]: sampling temperature; low = classic, high = wild\n"
             "/review <i>text</i>: is it positive, neutral or negative, how sure am I, and which "
@@ -36,13 +41,15 @@ TEXTS: dict[str, dict[str, str]] = {
             "Russian (in a private chat just send the text; in groups reply /review to a "
             "message). I can't read other languages, pictures or voice, and sarcasm often "
             "fools me.\n"
-            "/favorites: your saved names (press ⭐ under a /name answer to save one)\n"
+            "/favorites: your saved names and phrases (press ⭐ under a /name or /phrase "
+            "answer to save one)\n"
             "/export: your favourites as .txt and .csv files\n"
             "/game: real or invented? guess in a group (or alone); a round ends by itself, "
             "/reveal ends it early (whoever started it or a chat admin), "
             "/top shows the scores\n"
             "Inline mode: in any chat type my @username and a prefix (Ser) to share a name; "
-            "start with f: or m: for women's or men's names (f:Ma)\n"
+            "start with f: or m: for women's or men's names (f:Ma); a voice and a space "
+            "first gives phrases instead (homer Mmm)\n"
             "/language [en|ru]: interface language\n"
             "/about: the models behind the bot and their terms\n"
             "/help: this message\n\n"
@@ -143,7 +150,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_empty": (
             "You have no favourite names yet. Send /name and press ⭐ next to a name you like."
         ),
-        "fav_header": "⭐ <b>Your favourite names</b> ({total}) · page {page} of {pages}",
+        "fav_header": "⭐ <b>Your favourites</b> ({total}) · page {page} of {pages}",
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · “{prefix}”",
         "fav_hint": "🗑 removes a name; /export sends the list as files.",
@@ -163,8 +170,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_export_empty": (
             "Nothing to export yet: press ⭐ next to a name in a /name answer to save it."
         ),
-        "fav_export_txt": "Your favourite names ({count}), one per line.",
-        "fav_export_csv": "The same list as a table (CSV: name, style, prefix, saved_at).",
+        "fav_export_txt": "Your favourites ({count}), one per line.",
+        "fav_export_csv": (
+            "The same list as a table (CSV: name, style, prefix, saved_at, kind, voice)."
+        ),
         "inline_bad_button": "Can't invent names from that · tap to see why",
         "inline_help": (
             "In any chat, type my @username and the first letters of a name, like Ser "
@@ -238,6 +247,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_temp": "See or set the temperature",
         "cmd_language": "Interface language",
         "cmd_review": "Mood of a message: /review text",
+        "cmd_phrase": "Lines in a voice: /phrase homer Mmm",
+        "phrase_header": "💬 <b>{voice}</b> · “{start}” · temperature {temperature}",
+        "phrase_header_random": "💬 <b>{voice}</b> · temperature {temperature}",
+        "phrase_none": "No line came out for “{start}” this time. Try 🔄 or another start.",
+        "phrase_short": "(the filter dropped some lines)",
+        "phrase_unknown_voice": (
+            "I don't know the voice “{voice}”. Voices: {voices}. "
+            "Example: /phrase homer Mmm, /phrase tolstoy Анна."
+        ),
+        "phrase_too_long": "That start is too long: at most {limit} characters, please.",
+        "phrase_bad_chars": "The {voice} voice can't write these characters: {chars}",
+        "phrase_bad_chars_some": "The {voice} voice can't write some of these characters.",
+        "phrase_try_voice": "Try another voice: /phrase {code} …",
+        "phrase_unavailable": "Phrases aren't available right now (no phrase model loaded).",
+        "phrase_switched": "Voice: {voice}",
+        "fav_saved_phrase": "⭐ Saved “{name}” to your /favorites.",
+        "fav_already_phrase": "“{name}” is already in your favourites.",
+        "fav_line_phrase": "{number}. 💬 {name} · <i>{voice}</i>",
+        "fav_removed_phrase": "Removed “{name}”. ↩ Undo brings it back.",
+        "fav_removed_notice_phrase": "🗑 Removed 💬 <b>{name}</b> · ↩ Undo ({seconds} s)",
+        "fav_restored_phrase": "↩ “{name}” is back in your favourites.",
+        "inline_phrase_bad_button": "Can't write a phrase from that · tap to see why",
+        "inline_phrase": "💬 {voice}",
+        "inline_phrase_none_title": "No line came out",
+        "inline_phrase_help": (
+            "For phrases in inline mode, type my @username, a voice and a space, then the "
+            "start of the line: homer Mmm. Voices: {voices}. The start may be up to 100 "
+            "characters, in letters the voice can write: Latin for the Simpsons voices, "
+            "Russian (or Latin) for tolstoy. /phrase does the same here."
+        ),
         "cmd_about": "The models behind the bot",
     },
     "ru": {
@@ -246,6 +285,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "обученными на настоящих именах.\n\n"
             "• /name Сер: восемь имён на «Сер»\n"
             "• /name: восемь случайных имён\n"
+            "• /phrase толстой Анна: три реплики голосом (Толстой или «Симпсоны»)\n"
             "• /style: русские, английские или фэнтези-имена\n"
             "• /temp: насколько смелые имена (0.1–2.0)\n"
             "• пришлите любое сообщение или отзыв, и я скажу, какое у него настроение\n\n"
@@ -260,6 +300,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "(ровно 4)\n"
             "/fullname <i>начало</i>: имя и фамилия (для русских имён ещё и отчество, "
             "согласованное по полу)\n"
+            "/phrase [<i>голос</i>] [<i>начало</i>]: три реплики голосом: moe (мо), homer "
+            "(гомер), lenny, barney, carl, marge, simpsons (кто угодно в баре Мо) или tolstoy "
+            "(толстой, «Анна Каренина»); /phrase homer Mmm, /phrase толстой Анна; без голоса "
+            "случайный. ⭐ сохраняет реплику, 🔄 пишет ещё три, кнопки ниже меняют голос\n"
             "/style [en|ru|fantasy]: стиль имён\n"
             "/temp [0.1–2.0]: температура; низкая = привычные, высокая = смелые\n"
             "/review <i>текст</i>: положительный он, нейтральный или отрицательный, насколько я "
@@ -267,14 +311,15 @@ TEXTS: dict[str, dict[str, str]] = {
             "на русском и английском (в личном чате просто пришлите текст; в группе ответьте "
             "/review на сообщение). Другие языки, картинки и голос не читаю, а сарказм "
             "меня часто обманывает.\n"
-            "/favorites: сохранённые имена (⭐ под ответом /name сохраняет имя)\n"
+            "/favorites: сохранённые имена и фразы (⭐ под ответом /name или /phrase "
+            "сохраняет их)\n"
             "/export: избранное файлами .txt и .csv\n"
             "/game: настоящее или придуманное? угадывайте в группе (или в одиночку); "
             "раунд заканчивается сам, /reveal завершает его досрочно (тот, кто начал, или "
             "админ чата), /top показывает очки\n"
             "Инлайн-режим: в любом чате наберите мой @username и начало (Сер), "
             "чтобы поделиться именем; ж: или м: в начале дают женские или мужские имена "
-            "(ж:Ан)\n"
+            "(ж:Ан); голос и пробел в начале дают фразы вместо имён (толстой Анна)\n"
             "/language [en|ru]: язык интерфейса\n"
             "/about: какие модели внутри и на каких условиях\n"
             "/help: эта справка\n\n"
@@ -378,7 +423,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_empty": (
             "В избранном пока пусто. Отправьте /name и нажмите ⭐ рядом с понравившимся именем."
         ),
-        "fav_header": "⭐ <b>Избранные имена</b> ({total}) · страница {page} из {pages}",
+        "fav_header": "⭐ <b>Избранное</b> ({total}) · страница {page} из {pages}",
         "fav_line": "{number}. {name} · {style}",
         "fav_line_prefix": "{number}. {name} · {style} · «{prefix}»",
         "fav_hint": "🗑 удаляет имя; /export присылает список файлами.",
@@ -398,8 +443,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fav_export_empty": (
             "Пока нечего выгружать: нажмите ⭐ рядом с именем в ответе на /name, чтобы сохранить."
         ),
-        "fav_export_txt": "Избранные имена ({count}), по одному в строке.",
-        "fav_export_csv": "Тот же список таблицей (CSV: name, style, prefix, saved_at).",
+        "fav_export_txt": "Избранное ({count}), по одному в строке.",
+        "fav_export_csv": (
+            "Тот же список таблицей (CSV: name, style, prefix, saved_at, kind, voice)."
+        ),
         "inline_bad_button": "Из этого имён не придумать · нажмите, чтобы узнать почему",
         "inline_help": (
             "В любом чате наберите мой @username и первые буквы имени, например Сер "
@@ -477,6 +524,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "cmd_temp": "Посмотреть или задать температуру",
         "cmd_language": "Язык интерфейса",
         "cmd_review": "Настроение сообщения: /review текст",
+        "cmd_phrase": "Реплики голосом: /phrase толстой Анна",
+        "phrase_header": "💬 <b>{voice}</b> · «{start}» · температура {temperature}",
+        "phrase_header_random": "💬 <b>{voice}</b> · температура {temperature}",
+        "phrase_none": "На «{start}» в этот раз ничего не вышло. Нажмите 🔄 или начните иначе.",
+        "phrase_short": "(фильтр убрал часть реплик)",
+        "phrase_unknown_voice": (
+            "Я не знаю голоса «{voice}». Голоса: {voices}. "
+            "Например: /phrase толстой Анна, /phrase homer Mmm."
+        ),
+        "phrase_too_long": "Слишком длинное начало: не больше {limit} символов.",
+        "phrase_bad_chars": "Голос {voice} не умеет писать такие символы: {chars}",
+        "phrase_bad_chars_some": "Голос {voice} не умеет писать некоторые из этих символов.",
+        "phrase_try_voice": "Попробуйте другой голос: /phrase {code} …",
+        "phrase_unavailable": "Фразы сейчас недоступны (модель фраз не загружена).",
+        "phrase_switched": "Голос: {voice}",
+        "fav_saved_phrase": "⭐ Фраза «{name}» сохранена в /favorites.",
+        "fav_already_phrase": "Фраза «{name}» уже есть в избранном.",
+        "fav_line_phrase": "{number}. 💬 {name} · <i>{voice}</i>",
+        "fav_removed_phrase": "Фраза «{name}» удалена. ↩ Вернуть её ещё можно.",
+        "fav_removed_notice_phrase": "🗑 Фраза 💬 <b>{name}</b> удалена · ↩ Вернуть ({seconds} с)",
+        "fav_restored_phrase": "↩ Фраза «{name}» снова в избранном.",
+        "inline_phrase_bad_button": "Из этого фразы не написать · нажмите, чтобы узнать почему",
+        "inline_phrase": "💬 {voice}",
+        "inline_phrase_none_title": "Реплики не получились",
+        "inline_phrase_help": (
+            "Чтобы получить фразы в инлайн-режиме, наберите мой @username, голос и пробел, "
+            "затем начало реплики: толстой Анна. Голоса: {voices}. Начало до 100 символов, "
+            "буквами, которые голос умеет писать: латиницей для голосов «Симпсонов», "
+            "кириллицей (или латиницей) для tolstoy. Здесь то же делает /phrase."
+        ),
         "cmd_about": "Какие модели внутри",
     },
 }
@@ -504,6 +581,35 @@ def t(lang: str, key: str, **values: object) -> str:
 
 def style_title(lang: str, style: str) -> str:
     return STYLE_TITLES.get(lang, STYLE_TITLES["en"]).get(style, style)
+
+
+VOICE_TITLES: dict[str, dict[str, str]] = {
+    "en": {
+        "moe": "Moe",
+        "homer": "Homer",
+        "lenny": "Lenny",
+        "barney": "Barney",
+        "carl": "Carl",
+        "marge": "Marge",
+        "simpsons": "Anyone at Moe's",
+        "tolstoy": "Tolstoy",
+    },
+    "ru": {
+        "moe": "Мо",
+        "homer": "Гомер",
+        "lenny": "Ленни",
+        "barney": "Барни",
+        "carl": "Карл",
+        "marge": "Мардж",
+        "simpsons": "Кто угодно у Мо",
+        "tolstoy": "Толстой",
+    },
+}
+
+
+def voice_title(lang: str, voice: str) -> str:
+    """How a /phrase voice reads in a header or on a button: 'Homer', 'Гомер'."""
+    return VOICE_TITLES.get(lang, VOICE_TITLES["en"]).get(voice, voice)
 
 
 CONTROL_LABELS: dict[str, dict[str, str]] = {

@@ -276,8 +276,10 @@ async def test_list_page_remove_and_export_round_trip(
     assert txt["content"].decode("utf-8").splitlines() == remaining[::-1]
     assert table["content"].startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8
     parsed = list(csv.reader(io.StringIO(table["content"].decode("utf-8-sig"))))
-    assert parsed[0] == ["name", "style", "prefix", "saved_at"]
+    # the first four columns as they always were; kind and voice came with /phrase
+    assert parsed[0] == ["name", "style", "prefix", "saved_at", "kind", "voice"]
     assert [r[0] for r in parsed[1:]] == remaining[::-1]
+    assert {(r[4], r[5]) for r in parsed[1:]} == {("name", "")}
     assert {r[1] for r in parsed[1:]} == {"en"}
     assert {r[2] for r in parsed[1:]} == {"Ser", ""}
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", r[3]) for r in parsed[1:])

@@ -166,12 +166,39 @@ def seed_0005(url: str, n: int) -> None:
     )
 
 
+LONG_PHRASE = (
+    "Анна Аркадьевна читала и понимала, но ей неприятно было читать, то есть следить за "
+    "отражением жизни других людей."
+)  # past 64 characters: a phrase favourite must keep all of it
+
+
+def seed_0006(url: str, n: int) -> None:
+    execute(
+        url,
+        "INSERT INTO name_generations (chat_id, user_id, style, prefix, temperature, names_json,"
+        " kind) VALUES (:c, :u, 'tolstoy', 'Анна', 0.8, :phrases, 'phrase')",
+        c=-3001000000000 - n,
+        u=60 + n,
+        phrases=f'["{LONG_PHRASE}", "Mmm… beer."]',
+    )
+    ((generation,),) = rows(url, "SELECT max(id) FROM name_generations")
+    execute(
+        url,
+        "INSERT INTO favorites (user_id, name, style, prefix, generation_id, kind)"
+        " VALUES (:u, :name, 'tolstoy', 'Анна', :g, 'phrase')",
+        u=60 + n,
+        name=LONG_PHRASE,
+        g=generation,
+    )
+
+
 SEEDS: dict[str, Callable[[str, int], None]] = {
     "0001": seed_0001,
     "0002": seed_0002,
     "0003": seed_0003,
     "0004": seed_0004,
     "0005": seed_0005,
+    "0006": seed_0006,
 }
 
 

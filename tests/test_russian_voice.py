@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from bot.texts import CONTROL_LABELS, STYLE_TITLES, TEXTS, t
+from bot.texts import CONTROL_LABELS, STYLE_TITLES, TEXTS, VOICE_TITLES, t
 
 # feminine past tense (читала, прочитала, нашла, ошиблась) of a verb whose subject is not "я"
 FEMININE_PAST = re.compile(r"\b[а-яё]+(?:ла|лась)\b", re.IGNORECASE)
@@ -37,6 +37,7 @@ def russian_texts() -> dict[str, str]:
     texts = {f"TEXTS[{key}]": text for key, text in TEXTS["ru"].items()}
     texts.update({f"CONTROL_LABELS[{k}]": v for k, v in CONTROL_LABELS["ru"].items()})
     texts.update({f"STYLE_TITLES[{k}]": v for k, v in STYLE_TITLES["ru"].items()})
+    texts.update({f"VOICE_TITLES[{k}]": v for k, v in VOICE_TITLES["ru"].items()})
     return texts
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.db.models import Favorite, NameGeneration, as_utc
+from bot.db.models import NAME_KIND, Favorite, NameGeneration, as_utc
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,29 @@ class GenerationRecord:
     names: list[str]
     attributes: dict[str, str] = field(default_factory=dict)
     full: bool = False
+    kind: str = NAME_KIND  # "phrase": style is the voice, prefix the start, names the phrases
 
 
 @dataclass(frozen=True)
 class FavoriteRecord:
     id: int
     user_id: int
-    name: str
-    style: str
+    name: str  # a phrase's text for kind "phrase"
+    style: str  # a phrase's voice for kind "phrase"
     prefix: str
     saved_at: datetime
+    kind: str = NAME_KIND
 
 
 def _favorite(row: Favorite) -> FavoriteRecord:
     return FavoriteRecord(
-        row.id, row.user_id, row.name, row.style, row.prefix, as_utc(row.created_at)
+        row.id,
+        row.user_id,
+        row.name,
+        row.style,
+        row.prefix,
+        as_utc(row.created_at),
+        row.kind or NAME_KIND,
     )
 
 
@@ -57,6 +65,7 @@ class FavoritesRepository:
         names: list[str],
         attributes: dict[str, str] | None = None,
         full: bool = False,
+        kind: str = NAME_KIND,
     ) -> int:
         async with self.sessions() as session, session.begin():
             row = NameGeneration(
@@ -68,6 +77,7 @@ class FavoritesRepository:
                 names_json=json.dumps(names, ensure_ascii=False),
                 attributes_json=json.dumps(attributes or {}, sort_keys=True),
                 full=full,
+                kind=kind,
             )
             session.add(row)
             await session.flush()
@@ -90,6 +100,7 @@ class FavoritesRepository:
                 names,
                 {str(k): str(v) for k, v in attributes.items()},
                 bool(row.full),
+                row.kind or NAME_KIND,
             )
 
     async def prune_generations(self, before: datetime) -> int:
@@ -102,10 +113,16 @@ class FavoritesRepository:
             return result.rowcount or 0
 
     async def add_favorite(
-        self, user_id: int, name: str, style: str, prefix: str, generation_id: int | None
+        self,
+        user_id: int,
+        name: str,
+        style: str,
+        prefix: str,
+        generation_id: int | None,
+        kind: str = NAME_KIND,
     ) -> bool:
-        """Save a name; False when this user already has it (the unique constraint decides,
-        so two quick presses cannot both insert)."""
+        """Save a name (or phrase); False when this user already has it (the unique
+        constraint decides, so two quick presses cannot both insert)."""
         try:
             async with self.sessions() as session, session.begin():
                 session.add(
@@ -115,6 +132,7 @@ class FavoritesRepository:
                         style=style,
                         prefix=prefix,
                         generation_id=generation_id,
+                        kind=kind,
                     )
                 )
         except IntegrityError:

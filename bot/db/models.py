@@ -24,6 +24,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# what a stored answer or a favourite holds (migration 0006)
+NAME_KIND, PHRASE_KIND = "name", "phrase"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -82,11 +86,17 @@ class NameGeneration(Base):
     full: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=text("false")
     )
+    # "name" (/name, /fullname) or "phrase" (/phrase: ``style`` is then the voice, ``prefix``
+    # the start text and ``names_json`` the phrases), so each button accepts only its own kind
+    kind: Mapped[str] = mapped_column(
+        String(8), nullable=False, default=NAME_KIND, server_default=NAME_KIND
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Favorite(Base):
-    """A name a user saved. It copies name/style/prefix so it outlives its generation row."""
+    """A name (or phrase) a user saved. It copies name/style/prefix so it outlives its
+    generation row. A phrase keeps its text in ``name`` and its voice in ``style``."""
 
     __tablename__ = "favorites"
     __table_args__ = (UniqueConstraint("user_id", "name", "style", name="uq_favorites_user_name"),)
@@ -98,6 +108,9 @@ class Favorite(Base):
     prefix: Mapped[str] = mapped_column(Text, nullable=False, default="")
     # no foreign key on purpose: pruning generations must never touch a saved name
     generation_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    kind: Mapped[str] = mapped_column(
+        String(8), nullable=False, default=NAME_KIND, server_default=NAME_KIND
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

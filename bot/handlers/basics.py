@@ -17,7 +17,7 @@ from bot.handlers.common import (
     reply,
     services,
 )
-from bot.handlers.inline import refusal_from_parameter
+from bot.handlers.inline import PHRASE_PARAMETER, refusal_from_parameter
 from bot.handlers.names import explain_refusal
 from bot.inference import InferenceBusy
 from bot.metrics import METRICS_KEY, handler_failed
@@ -34,6 +34,10 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     # "/start why-…" and "/start slow" arrive from the button of a refused inline query
     if context.args and context.args[0] == SLOW_PARAMETER:
         await reply(update, f"{t(who.lang, 'throttled_help')}\n\n{t(who.lang, 'inline_help')}")
+        return
+    if context.args and context.args[0] == PHRASE_PARAMETER:
+        voices = ", ".join(services(context).phrases.voices) or "—"
+        await reply(update, t(who.lang, "inline_phrase_help", voices=voices))
         return
     refusal = refusal_from_parameter(context.args[0]) if context.args else None
     if refusal is not None:

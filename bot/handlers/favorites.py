@@ -1,8 +1,9 @@
-"""⭐ buttons under /name answers, /favorites with 🗑 and paging, and /export.
+"""⭐ buttons under /name and /phrase answers, /favorites with 🗑 and paging, and /export.
 
 Callback data carries ids only:
 
-* ``fav:<generation_id>:<index>``: save name ``index`` of a stored answer to the presser's list
+* ``fav:<generation_id>:<index>``: save name (or phrase) ``index`` of a stored answer to the
+  presser's list
 * ``more:<generation_id>``: handled in ``bot.handlers.names`` (it formats a name list)
 * ``favdel:<favorite_id>:<page>``: remove one of the presser's own favourites, with undo
 * ``favundo:<favorite_id>:<page>``: ↩ bring it back (offered for ``UNDO_SECONDS``)
@@ -28,6 +29,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.db.favorites import FavoriteRecord
+from bot.db.models import PHRASE_KIND
 from bot.handlers.common import (
     button_match,
     caller,
@@ -44,7 +46,7 @@ from bot.services.favorites import (
     export_csv,
     export_txt,
 )
-from bot.texts import style_title, t
+from bot.texts import style_title, t, voice_title
 
 FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})\Z")
 # favdel:<favorite_id>:<page>, favundo:<favorite_id>:<page>, favpage:<owner_user_id>:<page>
@@ -55,7 +57,25 @@ SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
 PRUNE_EVERY = timedelta(hours=12)
 
+PHRASE_TOAST_CHARS = 60  # a toast holds 200 characters; a phrase runs to 300
+PHRASE_BUTTON_CHARS = 24  # 🗑 and ↩ buttons name a phrase by its first words
+
 log = logging.getLogger(__name__)
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with "…" (phrases in toasts and on buttons)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def item_label(item: FavoriteRecord) -> str:
+    """How a favourite is named on its 🗑 and ↩ buttons: a name whole, a phrase shortened."""
+    return shortened(item.name, PHRASE_BUTTON_CHARS) if item.kind == PHRASE_KIND else item.name
+
+
+def item_key(key: str, item: FavoriteRecord) -> str:
+    """The text key for a favourite: ``<key>_phrase`` for a phrase ("Фраза удалена")."""
+    return f"{key}_phrase" if item.kind == PHRASE_KIND else key
 
 
 def names_keyboard(generation_id: int, names: list[str], lang: str) -> InlineKeyboardMarkup:
@@ -106,7 +126,10 @@ async def favorite_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer(t(who.lang, "fav_invalid"), show_alert=True)
         return
     key = "fav_saved" if result.status is SaveStatus.SAVED else "fav_already"
-    await query.answer(t(who.lang, key, name=result.name))
+    name = result.name
+    if result.kind == PHRASE_KIND:
+        key, name = f"{key}_phrase", shortened(name, PHRASE_TOAST_CHARS)
+    await query.answer(t(who.lang, key, name=name))
     message = query.message
     # ✅ on the shared message speaks for the person who asked; anyone else's save is
     # confirmed by the toast above only, so a group never sees someone else's save as theirs
@@ -131,9 +154,11 @@ def favorites_view(
     undo: list[list[InlineKeyboardButton]] = []
     if removed is not None:
         name = html.escape(removed.name)
-        notice = [t(lang, "fav_removed_notice", name=name, seconds=f"{undo_seconds:g}"), ""]
+        notice_key = item_key("fav_removed_notice", removed)
+        notice = [t(lang, notice_key, name=name, seconds=f"{undo_seconds:g}"), ""]
         data = f"favundo:{removed.id}:{page.page}"
-        undo = [[InlineKeyboardButton(t(lang, "btn_undo", name=removed.name), callback_data=data)]]
+        label = t(lang, "btn_undo", name=item_label(removed))
+        undo = [[InlineKeyboardButton(label, callback_data=data)]]
     if page.total == 0:
         text = "\n".join([*notice, t(lang, "fav_empty")])
         return text, InlineKeyboardMarkup(undo) if undo else None
@@ -145,6 +170,8 @@ def favorites_view(
     buttons = []
     for number, item in enumerate(page.items, start=page.page * page.page_size + 1):
         key = "fav_line_prefix" if item.prefix else "fav_line"
+        if item.kind == PHRASE_KIND:  # 💬 and the voice; the phrase shows its start itself
+            key = "fav_line_phrase"
         lines.append(
             t(
                 lang,
@@ -152,11 +179,14 @@ def favorites_view(
                 number=number,
                 name=html.escape(item.name),
                 style=style_title(lang, item.style),
+                voice=html.escape(voice_title(lang, item.style)),
                 prefix=html.escape(item.prefix),
             )
         )
         buttons.append(
-            InlineKeyboardButton(f"🗑 {item.name}", callback_data=f"favdel:{item.id}:{page.page}")
+            InlineKeyboardButton(
+                f"🗑 {item_label(item)}", callback_data=f"favdel:{item.id}:{page.page}"
+            )
         )
     lines += ["", t(lang, "fav_hint")]
     rows = undo + [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -238,7 +268,9 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             if again is None:
                 await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
             else:
-                await query.answer(t(who.lang, "fav_removed", name=again.name))
+                await query.answer(
+                    t(who.lang, item_key("fav_removed", again), name=item_label(again))
+                )
             return
         removed = await favorites.remove(user_id, favorite_id)
         if removed is None:
@@ -246,7 +278,7 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             return
         if message is not None:
             await end_undo_window(context, message)  # one undo offer per message
-        await query.answer(t(who.lang, "fav_removed", name=removed.name))
+        await query.answer(t(who.lang, item_key("fav_removed", removed), name=item_label(removed)))
     elif kind == "undo":
         status, record = await favorites.undo_removal(user_id, favorite_id)
         if status is UndoStatus.NOT_YOURS:
@@ -259,7 +291,9 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if status is UndoStatus.TOO_LATE or record is None:
             await query.answer(t(who.lang, "fav_undo_late"), show_alert=True)
         else:
-            await query.answer(t(who.lang, "fav_restored", name=record.name))
+            await query.answer(
+                t(who.lang, item_key("fav_restored", record), name=item_label(record))
+            )
     else:  # page: the id is the list's owner
         if favorite_id != user_id:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)

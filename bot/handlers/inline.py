@@ -1,4 +1,8 @@
-"""Inline mode: ``@bot Ser`` in any chat offers names to send, in the user's own settings."""
+"""Inline mode: ``@bot Ser`` in any chat offers names to send, in the user's own settings.
+
+A query that starts with a voice and a space (``homer Mmm``, ``толстой Анна``, ``moe ``)
+offers /phrase lines in that voice instead, through the same debounce, cache and rate limit.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,14 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import admit, caller, fair_use, owner_id, quote, services
 from bot.services.names import NameBatch, NameRequestError
-from bot.texts import style_title, t
+from bot.services.phrases import PhraseBatch, PhraseRequestError
+from bot.texts import style_title, t, voice_title
 
 INLINE_COUNT = 10
+INLINE_PHRASES = 5
+PHRASE_PARAMETER = "phrase"  # /start parameter of a refused phrase query's button
+# the first word of a query, when a space follows it: a voice name makes it a phrase query
+VOICE_WORD = re.compile(r"^\s*(\S+)\s+(.*)$", re.DOTALL)
 # Results depend on the user's settings and are random: cache them briefly and per user only.
 INLINE_CACHE_SECONDS = 5
 TAGS = re.compile(r"<[^>]+>")
@@ -59,6 +68,69 @@ def refusal_from_parameter(parameter: str) -> NameRequestError | None:
     return NameRequestError(kind, suggested_style=detail if detail.isalpha() else None)
 
 
+def split_voice(context: ContextTypes.DEFAULT_TYPE, query: str) -> tuple[str, str] | None:
+    """(voice, start) when the query starts with a voice name and a space, else None."""
+    match = VOICE_WORD.match(query)
+    if match is None:
+        return None
+    voice = services(context).phrases.resolve_voice(match[1])
+    return None if voice is None else (voice, match[2])
+
+
+async def answer_phrases(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, voice: str, start: str
+) -> None:
+    """Up to five lines in ``voice``; a refused start gets the explaining button."""
+    query = update.inline_query
+    assert query is not None
+    kept = fair_use(context)
+    who = await caller(update, context)
+    request = ("phrase", voice, start, who.prefs.temperature)
+    batch: PhraseBatch | None = kept.inline_answers.get(request)
+    if batch is None:
+        if not await admit(update, context, who.lang):
+            return
+        try:
+            batch = await services(context).phrases.generate(
+                voice, start, who.prefs.temperature, count=INLINE_PHRASES
+            )
+        except PhraseRequestError:
+            await query.answer(
+                [],
+                cache_time=INLINE_CACHE_SECONDS,
+                is_personal=True,
+                button=InlineQueryResultsButton(
+                    text=t(who.lang, "inline_phrase_bad_button"),
+                    start_parameter=PHRASE_PARAMETER,
+                ),
+            )
+            return
+        kept.inline_answers.put(request, batch)
+    title = voice_title(who.lang, voice)
+    results = [
+        InlineQueryResultArticle(
+            id=f"p{index}",
+            title=phrase.text[:100],
+            description=t(who.lang, "inline_phrase", voice=title),
+            input_message_content=InputTextMessageContent(
+                f"{html.escape(phrase.text, quote=False)}\n— <i>{html.escape(title)}</i>"
+            ),
+        )
+        for index, phrase in enumerate(batch.phrases)
+    ]
+    if not results:
+        none = t(who.lang, "phrase_none", start=quote(batch.start))
+        results = [
+            InlineQueryResultArticle(
+                id="none",
+                title=t(who.lang, "inline_phrase_none_title"),
+                description=plain(none)[:200],
+                input_message_content=InputTextMessageContent(none),
+            )
+        ]
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+
+
 def plain(text: str) -> str:
     """An HTML reply as plain text, for an inline result's one-line description."""
     return html.unescape(TAGS.sub("", text)).replace("\n", " ")
@@ -76,6 +148,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None
     kept = fair_use(context)
     if not await kept.inline_pause.settled(owner_id(update)):
+        return
+    phrase_request = split_voice(context, query.query)
+    if phrase_request is not None:
+        await answer_phrases(update, context, *phrase_request)
         return
     who = await caller(update, context)
     names = services(context).names

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.db.favorites import GenerationRecord
+from bot.db.models import NAME_KIND
 from bot.handlers.common import button_match, caller, owner_id, quote, reply, services
 from bot.handlers.favorites import names_keyboard
 from bot.services.names import NameBatch, NameRequestError
@@ -211,13 +212,14 @@ async def pressed_answer(
     update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> tuple[GenerationRecord, Message] | None:
     """The stored answer under which 🔄 or a control was pressed (MORE_DATA, CONTROL_DATA: the
-    first group is its generation id), or None unless it was shown in this chat."""
+    first group is its generation id), or None unless it holds names (a /phrase answer's id
+    in a forged button is refused too) and was shown in this chat."""
     query = update.callback_query
     match = button_match(context)
     if query is None or match is None or not isinstance(query.message, Message):
         return None
     record = await services(context).favorites.generation(int(match[1]), query.message.chat.id)
-    return None if record is None else (record, query.message)
+    return None if record is None or record.kind != NAME_KIND else (record, query.message)
 
 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,6 +12,7 @@ from bot.db.repository import SettingsRepository
 from bot.services.favorites import FavoritesService
 from bot.services.game import GameService
 from bot.services.names import NameService
+from bot.services.phrases import PhraseService
 from bot.services.sentiment import SentimentService
 
 
@@ -22,3 +23,4 @@ class Services:
     favorites: FavoritesService
     game: GameService
     sentiment: SentimentService
+    phrases: PhraseService

@@ -1,4 +1,4 @@
-"""Favourite names: remember answers server-side, save/list/remove/export per user.
+"""Favourite names and phrases: remember answers server-side, save/list/remove/export per user.
 
 Buttons only ever carry ids (a generation id and an index, a favourite id). Anything they say
 is checked here against the database, so a forged or stale button can at worst be refused.
@@ -19,14 +19,17 @@ from datetime import timedelta
 from enum import Enum
 
 from bot.db.favorites import FavoriteRecord, FavoritesRepository, GenerationRecord
-from bot.db.models import utcnow
+from bot.db.models import NAME_KIND, PHRASE_KIND, utcnow
 from bot.services.names import NameBatch
+from bot.services.phrases import PhraseBatch
 
 PAGE_SIZE = 8
 # Stored /name answers are only needed while their ⭐/🔄 buttons may still be pressed. After
 # this long they are deleted (their buttons then answer "out of date"); saved names stay.
 GENERATION_TTL = timedelta(days=30)
-CSV_COLUMNS = ("name", "style", "prefix", "saved_at")
+# kind and voice came with phrases (migration 0006); they go last so the first four columns
+# mean what they always did. A phrase's text is in "name", its voice in "style" and "voice".
+CSV_COLUMNS = ("name", "style", "prefix", "saved_at", "kind", "voice")
 
 
 class UndoStatus(Enum):
@@ -46,6 +49,7 @@ class SaveResult:
     status: SaveStatus
     name: str = ""
     asked_by: int = 0  # who asked for the answer the name came from (0 when invalid)
+    kind: str = NAME_KIND  # "phrase" when a /phrase line was saved
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,18 @@ class FavoritesService:
             batch.full,
         )
 
+    async def record_phrases(self, chat_id: int, user_id: int, batch: PhraseBatch) -> int:
+        """Store a /phrase answer (voice in style, start text in prefix); returns its id."""
+        return await self.repo.add_generation(
+            chat_id,
+            user_id,
+            batch.voice,
+            batch.start,
+            batch.temperature,
+            [phrase.text for phrase in batch.phrases],
+            kind=PHRASE_KIND,
+        )
+
     async def generation(self, generation_id: int, chat_id: int) -> GenerationRecord | None:
         """The generation, only if it was shown in this chat (else it's a forged button)."""
         record = await self.repo.generation(generation_id)
@@ -87,17 +103,21 @@ class FavoritesService:
         return record
 
     async def save(self, generation_id: int, index: int, chat_id: int, user_id: int) -> SaveResult:
-        """Save name ``index`` of a generation shown in ``chat_id`` into ``user_id``'s list."""
+        """Save name (or phrase) ``index`` of a generation shown in ``chat_id`` into
+        ``user_id``'s list."""
         record = await self.generation(generation_id, chat_id)
         if record is None or not 0 <= index < len(record.names):
             return SaveResult(SaveStatus.INVALID)
         name = record.names[index]
-        added = await self.repo.add_favorite(user_id, name, record.style, record.prefix, record.id)
+        added = await self.repo.add_favorite(
+            user_id, name, record.style, record.prefix, record.id, record.kind
+        )
         if not added:  # saved before; if it was just removed (undo pending), it is back now
             existing = await self.repo.find(user_id, name, record.style)
             if existing is not None and self._hidden.pop(existing.id, None) is not None:
                 added = True
-        return SaveResult(SaveStatus.SAVED if added else SaveStatus.ALREADY, name, record.user_id)
+        status = SaveStatus.SAVED if added else SaveStatus.ALREADY
+        return SaveResult(status, name, record.user_id, record.kind)
 
     async def page(self, user_id: int, page: int) -> FavoritesPage:
         """One page of the list; a page past the end (after deletions) shows the last one."""
@@ -167,7 +187,7 @@ def spreadsheet_safe(cell: str) -> str:
 
 
 def export_csv(items: list[FavoriteRecord]) -> bytes:
-    """name, style, prefix, saved_at (ISO 8601, UTC), newest first.
+    """name, style, prefix, saved_at (ISO 8601, UTC), kind, voice; newest first.
 
     UTF-8 with a BOM, so Excel opens Cyrillic and ë correctly instead of guessing a codepage.
     """
@@ -176,7 +196,15 @@ def export_csv(items: list[FavoriteRecord]) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for item in items:
         saved_at = item.saved_at.replace(microsecond=0).isoformat()
+        voice = item.style if item.kind == PHRASE_KIND else ""
         writer.writerow(
-            [spreadsheet_safe(item.name), item.style, spreadsheet_safe(item.prefix), saved_at]
+            [
+                spreadsheet_safe(item.name),
+                item.style,
+                spreadsheet_safe(item.prefix),
+                saved_at,
+                item.kind or NAME_KIND,
+                voice,
+            ]
         )
     return buffer.getvalue().encode("utf-8-sig")
