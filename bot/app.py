@@ -23,6 +23,7 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -30,10 +31,23 @@ from bot.config import Settings
 from bot.db.engine import create_engine, session_factory, upgrade_to_head
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
+from bot.db.instances import (
+    JobRunsRepository,
+    ProcessedUpdatesRepository,
+    ReviewRepliesRepository,
+)
 from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, reviews, settings
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
+from bot.instances import (
+    INSTANCE_KEY,
+    JOB_RUNS_KEY,
+    PROCESSED_UPDATES_KEY,
+    new_instance_id,
+    schedule_update_pruning,
+    skip_redelivered,
+)
 from bot.lifecycle import stop_application
 from bot.sanitize import CleanUpdatesRequest
 from bot.sending import RetryingRequest
@@ -93,7 +107,11 @@ def load_models(checkpoint_dir: Path) -> Models:
 def register_handlers(app: Application) -> None:
     """Every handler. ``throttled`` marks the actions that run a model: they count against
     the user's rate limit (bot/throttle.py); inline mode checks it itself, after its
-    debounce and cache, so only a query that reaches the model counts."""
+    debounce and cache, so only a query that reaches the model counts.
+
+    Group -1 comes first: an update already taken on (by this instance or another on the
+    same database) stops there, so a redelivery saves, votes and answers nothing twice."""
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
     app.add_handler(CommandHandler("start", basics.start_command))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("about", basics.about_command))
@@ -163,8 +181,10 @@ async def on_startup(app: Application) -> None:
     except TelegramError:
         log.warning("could not register the command menu", exc_info=True)
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
+    game.schedule_sweeper(app)  # and any instance reveals a round whose time is up
     await favorites.schedule_pruning(app)  # stored /name answers expire; saved names never do
-    reviews.schedule_reply_pruning(app)  # per-chat review→answer ids age out, idle chats too
+    reviews.schedule_reply_pruning(app)  # review→answer ids age out (one instance prunes)
+    schedule_update_pruning(app)  # so do the ids of updates handled (redelivery check)
     me = app.bot
     log.info(
         "bot @%s ready with name styles %s",
@@ -207,6 +227,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         favorites=FavoritesService(FavoritesRepository(sessions)),
         game=GameService(name_service, GameRepository(sessions)),
         sentiment=SentimentService(models.sentiment, executor),
+        review_replies=ReviewRepliesRepository(sessions, per_chat=reviews.REMEMBERED_REPLIES),
     )
     builder = (
         ApplicationBuilder()
@@ -234,6 +255,9 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         database_url=settings.database_url,
         executor=executor,
     )
+    app.bot_data[INSTANCE_KEY] = new_instance_id()  # who runs a shared job (bot/instances.py)
+    app.bot_data[JOB_RUNS_KEY] = JobRunsRepository(sessions)
+    app.bot_data[PROCESSED_UPDATES_KEY] = ProcessedUpdatesRepository(sessions)
     app.bot_data[FAIR_USE_KEY] = FairUse()  # per-user limits, inline debounce and cache
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)
