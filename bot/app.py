@@ -44,6 +44,7 @@ from bot.instances import (
     INSTANCE_KEY,
     JOB_RUNS_KEY,
     PROCESSED_UPDATES_KEY,
+    REDELIVERY_GROUP,
     new_instance_id,
     schedule_update_pruning,
     skip_redelivered,
@@ -109,9 +110,10 @@ def register_handlers(app: Application) -> None:
     the user's rate limit (bot/throttle.py); inline mode checks it itself, after its
     debounce and cache, so only a query that reaches the model counts.
 
-    Group -1 comes first: an update already taken on (by this instance or another on the
-    same database) stops there, so a redelivery saves, votes and answers nothing twice."""
-    app.add_handler(TypeHandler(Update, skip_redelivered), group=-1)
+    The redelivery check comes first, in a group of its own: an update already taken on (by
+    this instance or another on the same database) stops there, so a redelivery saves, votes
+    and answers nothing twice."""
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=REDELIVERY_GROUP)
     app.add_handler(CommandHandler("start", basics.start_command))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("about", basics.about_command))

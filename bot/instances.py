@@ -5,8 +5,8 @@ as one, because nothing they must agree on lives in a process:
 
 - periodic jobs (``schedule_shared_job``): every instance's JobQueue asks often, and only
   the instance whose claim in ``job_runs`` succeeds runs the job, once per period in all;
-- redelivered updates (``skip_redelivered``, first of all handlers): the first instance to
-  record an update's id handles it, every other delivery of it is dropped;
+- redelivered updates (``skip_redelivered``, before every other handler): the first instance
+  to record an update's id handles it, every other delivery of it is dropped;
 - game reveals: a conditional UPDATE closes a round once (bot/db/game.py), and every
   instance sweeps for rounds past their deadline (bot/handlers/game.py);
 - review→answer ids are in the database (bot/handlers/reviews.py).
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 # (two Applications in one process, as in the tests, are two instances).
 INSTANCE_PREFIX = f"{socket.gethostname()[:64]}:{os.getpid()}"
 INSTANCE_KEY = "instance_id"
+# The handler group of ``skip_redelivered``: below every other group (PTB runs groups in
+# ascending order, and only the first matching handler of a group), so it sees every update
+# first and never stands in for another group -1 handler.
+REDELIVERY_GROUP = -100
 JOB_RUNS_KEY = "job_runs"
 PROCESSED_UPDATES_KEY = "processed_updates"
 
@@ -88,7 +92,7 @@ def schedule_shared_job(
 
 
 async def skip_redelivered(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """First handler of all (group -1): an update some instance already took on stops here.
+    """First handler of all (``REDELIVERY_GROUP``): an update already taken on stops here.
 
     The id is recorded *before* the update is handled, not after, because that is what makes
     two deliveries at the same moment (two instances, one webhook retry) handle it once: the

@@ -135,13 +135,6 @@ class ReviewRepliesRepository:
                 )
             )
 
-    async def count(self, chat_id: int) -> int:
-        async with self.sessions() as session:
-            found = await session.scalars(
-                select(ReviewReply.review_message_id).where(ReviewReply.chat_id == chat_id)
-            )
-            return len(list(found))
-
     async def prune(self, before: datetime) -> int:
         """Forget answers sent before ``before``: too old to edit, of no use any more."""
         async with self.sessions() as session, session.begin():
