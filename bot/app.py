@@ -23,6 +23,7 @@ from telegram.ext import (
     Defaults,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -30,10 +31,24 @@ from bot.config import Settings
 from bot.db.engine import create_engine, session_factory, upgrade_to_head
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
+from bot.db.instances import (
+    JobRunsRepository,
+    ProcessedUpdatesRepository,
+    ReviewRepliesRepository,
+)
 from bot.db.repository import SettingsRepository
 from bot.handlers import basics, favorites, game, inline, names, phrases, reviews, settings
 from bot.handlers.common import FAIR_USE_KEY, throttled
 from bot.inference import InferenceExecutor
+from bot.instances import (
+    INSTANCE_KEY,
+    JOB_RUNS_KEY,
+    PROCESSED_UPDATES_KEY,
+    REDELIVERY_GROUP,
+    new_instance_id,
+    schedule_update_pruning,
+    skip_redelivered,
+)
 from bot.lifecycle import stop_application
 from bot.metrics import METRICS_KEY, BotMetrics
 from bot.sanitize import CleanUpdatesRequest
@@ -103,7 +118,12 @@ def load_models(checkpoint_dir: Path) -> Models:
 def register_handlers(app: Application) -> None:
     """Every handler. ``throttled`` marks the actions that run a model: they count against
     the user's rate limit (bot/throttle.py); inline mode checks it itself, after its
-    debounce and cache, so only a query that reaches the model counts."""
+    debounce and cache, so only a query that reaches the model counts.
+
+    The redelivery check comes first, in a group of its own: an update already taken on (by
+    this instance or another on the same database) stops there, so a redelivery saves, votes
+    and answers nothing twice."""
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=REDELIVERY_GROUP)
     app.add_handler(CommandHandler("start", basics.start_command))
     app.add_handler(CommandHandler("help", basics.help_command))
     app.add_handler(CommandHandler("about", basics.about_command))
@@ -180,8 +200,10 @@ async def on_startup(app: Application) -> None:
     except TelegramError:
         log.warning("could not register the command menu", exc_info=True)
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
+    game.schedule_sweeper(app)  # and any instance reveals a round whose time is up
     await favorites.schedule_pruning(app)  # stored /name answers expire; saved names never do
-    reviews.schedule_reply_pruning(app)  # per-chat review→answer ids age out, idle chats too
+    reviews.schedule_reply_pruning(app)  # review→answer ids age out (one instance prunes)
+    schedule_update_pruning(app)  # so do the ids of updates handled (redelivery check)
     me = app.bot
     log.info(
         "bot @%s ready with name styles %s and phrase voices %s",
@@ -228,6 +250,7 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         game=GameService(name_service, GameRepository(sessions)),
         sentiment=SentimentService(models.sentiment, executor),
         phrases=PhraseService(models.phrases, executor),
+        review_replies=ReviewRepliesRepository(sessions, per_chat=reviews.REMEMBERED_REPLIES),
     )
     builder = (
         ApplicationBuilder()
@@ -256,6 +279,9 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
         executor=executor,
     )
     app.bot_data[METRICS_KEY] = metrics  # /metrics (bot/webhook.py), one registry per app
+    app.bot_data[INSTANCE_KEY] = new_instance_id()  # who runs a shared job (bot/instances.py)
+    app.bot_data[JOB_RUNS_KEY] = JobRunsRepository(sessions)
+    app.bot_data[PROCESSED_UPDATES_KEY] = ProcessedUpdatesRepository(sessions)
     app.bot_data[FAIR_USE_KEY] = FairUse()  # per-user limits, inline debounce and cache
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)

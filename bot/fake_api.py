@@ -362,7 +362,11 @@ class FakeBotApi:
         self.webhook: dict[str, Any] | None = None
 
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        # Update ids go on counting across runs (from the clock), as Telegram's do for a bot:
+        # the bot ignores an id it has handled before (bot/instances.py), and a terminal chat
+        # on a kept database would otherwise have every message of its second run ignored.
+        self._update_ids = itertools.count(int(time.time() * 1000))
+        self.last_update: dict[str, Any] | None = None  # the latest enqueued, for redelivery
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._allowed_updates: set[str] | None = None
@@ -837,7 +841,9 @@ class FakeBotApi:
         return flat
 
     def _enqueue(self, kind: str, payload: dict[str, Any]) -> None:
-        self._updates.append({"update_id": next(self._update_ids), kind: copy.deepcopy(payload)})
+        update = {"update_id": next(self._update_ids), kind: copy.deepcopy(payload)}
+        self._updates.append(update)
+        self.last_update = copy.deepcopy(update)
         self._notify_updates()
 
     def _notify_updates(self) -> None:

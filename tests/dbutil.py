@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, TextClause, bindparam, inspect, text
@@ -69,6 +69,13 @@ def rows(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         database_url,
         lambda conn: [tuple(row) for row in conn.execute(_statement(sql, params), params)],
     )
+
+
+def stored_time(value: datetime | str) -> datetime:
+    """A timestamp column as ``rows`` reads it back, made an aware UTC datetime (SQLite hands
+    back the UTC text the bot wrote, PostgreSQL a timestamptz)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def execute(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -8,24 +8,22 @@ clock (or entries are backdated), so nothing here sleeps for seconds.
 from __future__ import annotations
 
 import asyncio
-import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from telegram.ext import Application
 
+from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.instances import ReviewRepliesRepository
+from bot.db.models import utcnow
 from bot.fake_api import FakeBotApi
 from bot.handlers.common import FAIR_USE_KEY, SLOW_PARAMETER
-from bot.handlers.reviews import (
-    EDITABLE_SECONDS,
-    PRUNE_REPLIES_JOB,
-    REMEMBERED_REPLIES,
-    REPLIES_KEY,
-    prune_replies,
-)
+from bot.handlers.reviews import EDITABLE, PRUNE_REPLIES_JOB, REMEMBERED_REPLIES
 from bot.inference import InferenceExecutor
 from bot.throttle import BURST, PER_SECOND, Debouncer, FairUse, RecentAnswers, Throttle
 from tests.conftest import say
+from tests.dbutil import execute, rows, stored_time
 from tests.quiet import handled
 from tests.test_bot_reviews import NEGATIVE_EN, POSITIVE_EN, POSITIVE_RU
 
@@ -291,36 +289,56 @@ def test_recent_answers_expire_and_are_capped() -> None:
 # ---- 3. review answers per chat: bounded by count and by age ----------------------------------
 
 
-def replies(app: Application, chat_id: int = ANN) -> dict[int, tuple[int, float]]:
-    return app.chat_data[chat_id][REPLIES_KEY]
+def replies(database_url: str, chat_id: int = ANN) -> dict[int, tuple[int, datetime]]:
+    """The chat's remembered answers (in the database, shared by every instance)."""
+    found = rows(
+        database_url,
+        "SELECT review_message_id, answer_message_id, created_at FROM review_replies"
+        " WHERE chat_id = :c",
+        c=chat_id,
+    )
+    return {review: (answer, stored_time(at)) for review, answer, at in found}
 
 
-async def remembered_soon(app: Application, chat_id: int, count: int) -> None:
+def backdate_replies(database_url: str, chat_id: int, by: timedelta) -> None:
+    """Make the chat's remembered answers ``by`` older."""
+    for review, (_, at) in replies(database_url, chat_id).items():
+        execute(
+            database_url,
+            "UPDATE review_replies SET created_at = :at"
+            " WHERE chat_id = :c AND review_message_id = :r",
+            at=at - by,
+            c=chat_id,
+            r=review,
+        )
+
+
+async def remembered_soon(database_url: str, chat_id: int, count: int) -> None:
     """The bot notes an answer once Telegram has confirmed it: just after the reply is seen."""
     for _ in range(100):
-        if len(app.chat_data.get(chat_id, {}).get(REPLIES_KEY, {})) == count:
+        if len(replies(database_url, chat_id)) == count:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"chat {chat_id} does not remember {count} answers")
 
 
 async def test_an_edit_after_48_hours_gets_a_fresh_answer_instead_of_a_doomed_edit(
-    api: FakeBotApi, bot: Application
+    api: FakeBotApi, bot: Application, database_url: str
 ) -> None:
     since = api.mark()
     review = api.send_message(POSITIVE_EN)
     answer = await api.wait_for_reply(ANN, since=since)
     assert "Positive" in answer["text"]
-    await remembered_soon(bot, ANN, 1)
-    ((reply_id, stored_at),) = replies(bot).values()
-    assert abs(stored_at - time.time()) < 60
-    replies(bot)[review["message_id"]] = (reply_id, stored_at - EDITABLE_SECONDS - 3600)
+    await remembered_soon(database_url, ANN, 1)
+    ((reply_id, stored_at),) = replies(database_url).values()
+    assert abs((stored_at - utcnow()).total_seconds()) < 60
+    backdate_replies(database_url, ANN, EDITABLE + timedelta(hours=1))
     since = api.mark()
     api.edit_message(review, NEGATIVE_EN)
     assert "Negative" in (await api.wait_for_reply(ANN, since=since))["text"]
     assert not [c for c in api.calls[since:] if c["method"] == "editMessageText"]
-    await remembered_soon(bot, ANN, 1)
-    ((new_reply_id, _),) = replies(bot).values()
+    await handled(api, bot)
+    ((new_reply_id, _),) = replies(database_url).values()  # the fresh answer replaced it
     assert new_reply_id != reply_id
     # a recent answer is still edited in place
     since = api.mark()
@@ -329,26 +347,41 @@ async def test_an_edit_after_48_hours_gets_a_fresh_answer_instead_of_a_doomed_ed
     assert int(call["params"]["message_id"]) == new_reply_id
 
 
-async def test_the_sweep_forgets_quiet_chats(api: FakeBotApi, bot: Application) -> None:
+async def test_the_sweep_forgets_quiet_chats(
+    api: FakeBotApi, bot: Application, database_url: str
+) -> None:
     bob = api.user(2002, "Bob")
     await say(api, POSITIVE_EN)
     await say(api, NEGATIVE_EN, user=bob)
-    await remembered_soon(bot, ANN, 1)
-    await remembered_soon(bot, 2002, 1)
-    for message_id, (reply_id, stored_at) in list(replies(bot, ANN).items()):
-        replies(bot, ANN)[message_id] = (reply_id, stored_at - EDITABLE_SECONDS)
+    await remembered_soon(database_url, ANN, 1)
+    await remembered_soon(database_url, 2002, 1)
+    backdate_replies(database_url, ANN, EDITABLE)
     assert bot.job_queue is not None
     (job,) = bot.job_queue.get_jobs_by_name(PRUNE_REPLIES_JOB)
     await job.run(bot)
-    assert ANN not in bot.chat_data  # nothing else was kept for it: the whole entry is gone
-    assert len(replies(bot, 2002)) == 1
+    assert replies(database_url, ANN) == {}  # nothing is kept for the quiet chat
+    assert len(replies(database_url, 2002)) == 1
 
 
-def test_at_most_the_newest_answers_are_kept_and_none_too_old_to_edit() -> None:
-    now = time.time()
-    remembered = {i: (i + 1, now - 10 + i / 1000) for i in range(REMEMBERED_REPLIES + 50)}
-    prune_replies(remembered, now)
-    assert len(remembered) == REMEMBERED_REPLIES and min(remembered) == 50
-    aging = {1: (2, now - EDITABLE_SECONDS - 1), 3: (4, now - EDITABLE_SECONDS + 60)}
-    prune_replies(aging, now)
-    assert aging == {3: (4, now - EDITABLE_SECONDS + 60)}
+async def test_at_most_the_newest_answers_are_kept_and_none_too_old_to_edit(
+    database_url: str,
+) -> None:
+    await upgrade_to_head(database_url)
+    engine = create_engine(database_url)
+    try:
+        repo = ReviewRepliesRepository(session_factory(engine), per_chat=REMEMBERED_REPLIES)
+        for review in range(REMEMBERED_REPLIES + 50):
+            await repo.remember(ANN, review, review + 10_000)
+        await repo.remember(2002, 1, 2)  # another chat's answers are not counted in
+        kept = replies(database_url)
+        assert len(kept) == REMEMBERED_REPLIES and min(kept) == 50
+        assert await repo.answer_to(ANN, 60, utcnow() - EDITABLE) == 10_060
+        assert await repo.answer_to(ANN, 10, utcnow() - EDITABLE) is None  # dropped
+        await repo.remember(ANN, 60, 20_060)  # a fresh answer to the same review replaces it
+        assert await repo.answer_to(ANN, 60, utcnow() - EDITABLE) == 20_060
+        backdate_replies(database_url, ANN, EDITABLE + timedelta(seconds=1))
+        assert await repo.answer_to(ANN, 60, utcnow() - EDITABLE) is None  # too old to edit
+        assert await repo.prune(utcnow() - EDITABLE) == REMEMBERED_REPLIES
+        assert replies(database_url) == {} and len(replies(database_url, 2002)) == 1
+    finally:
+        await engine.dispose()

@@ -192,6 +192,31 @@ def seed_0006(url: str, n: int) -> None:
     )
 
 
+def seed_0007(url: str, n: int) -> None:
+    execute(
+        url,
+        "INSERT INTO job_runs (name, last_run_at, holder) VALUES (:name, :t, 'host:1:abc')",
+        name=f"prune-{n}",
+        t=WHEN,
+    )
+    execute(
+        url,
+        "INSERT INTO processed_updates (bot_id, update_id, processed_at) VALUES (:b, :u, :t)",
+        b=123456,
+        u=2**40 + n,  # the fake Bot API's ids count from the clock in milliseconds
+        t=WHEN,
+    )
+    execute(
+        url,
+        "INSERT INTO review_replies (chat_id, review_message_id, answer_message_id, created_at)"
+        " VALUES (:c, :r, :a, :t)",
+        c=-1001000000000 - n,
+        r=2**33 + n,
+        a=2**33 + n + 1,
+        t=WHEN,
+    )
+
+
 SEEDS: dict[str, Callable[[str, int], None]] = {
     "0001": seed_0001,
     "0002": seed_0002,
@@ -199,6 +224,7 @@ SEEDS: dict[str, Callable[[str, int], None]] = {
     "0004": seed_0004,
     "0005": seed_0005,
     "0006": seed_0006,
+    "0007": seed_0007,
 }
 
 

@@ -90,6 +90,18 @@ class GameRepository:
             rows = await session.scalars(select(GameRound).where(GameRound.revealed_at.is_(None)))
             return [_round(row) for row in rows]
 
+    async def due_rounds(self, now: datetime, limit: int = 100) -> list[tuple[int, int]]:
+        """(round id, chat id) of open rounds whose deadline has passed, oldest first: what a
+        sweeper hands to ``reveal``, which closes each once however many sweep at once."""
+        async with self.sessions() as session:
+            found = await session.execute(
+                select(GameRound.id, GameRound.chat_id)
+                .where(GameRound.revealed_at.is_(None), GameRound.deadline <= now)
+                .order_by(GameRound.deadline, GameRound.id)
+                .limit(limit)
+            )
+            return [(round_id, chat_id) for round_id, chat_id in found]
+
     async def create_round(
         self,
         chat_id: int,
@@ -181,8 +193,10 @@ class GameRepository:
     async def reveal(
         self, round_id: int, chat_id: int
     ) -> tuple[RoundRecord, list[VoteRecord]] | None:
-        """Close the round and award points, exactly once: a timer and /reveal can race,
-        and only the one whose UPDATE closes the round gets a result."""
+        """Close the round and award points, exactly once: the round's timer, /reveal and
+        every instance's sweeper can race, and only the one whose conditional UPDATE closes
+        the round (``revealed_at IS NULL`` still true; the row lock on PostgreSQL, the write
+        lock on SQLite make the others see it closed) gets a result."""
         async with self.sessions() as session, session.begin():
             closed = await session.execute(
                 update(GameRound)

@@ -129,6 +129,14 @@ class GameRound(Base):
             sqlite_where=text("revealed_at IS NULL"),
             postgresql_where=text("revealed_at IS NULL"),
         ),
+        # every instance's sweeper asks for open rounds past their deadline every few
+        # seconds: only open rounds are in this index, so the question stays cheap (0007)
+        Index(
+            "ix_game_rounds_open_deadline",
+            "deadline",
+            sqlite_where=text("revealed_at IS NULL"),
+            postgresql_where=text("revealed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -175,4 +183,48 @@ class GameScore(Base):
     rounds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class JobRun(Base):
+    """When a periodic job last ran, anywhere: a lease shared by every instance (0007).
+
+    Each instance's JobQueue asks often; the one whose conditional upsert moves
+    ``last_run_at`` forward runs the job, so pruning runs once per period across instances.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    holder: Mapped[str] = mapped_column(String(128), nullable=False)  # which instance ran it
+
+
+class ReviewReply(Base):
+    """Which bot message answered which review, so an edited review edits its answer even
+    when another instance handles the edit (0007). Rows older than Telegram lets a bot edit
+    a message are of no use and are pruned."""
+
+    __tablename__ = "review_replies"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    review_message_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    answer_message_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
+
+
+class ProcessedUpdate(Base):
+    """An update some instance has taken on, per bot (update ids count per bot), so a
+    redelivered update is ignored instead of saving or voting twice (0007)."""
+
+    __tablename__ = "processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )

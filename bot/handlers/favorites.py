@@ -38,6 +38,7 @@ from bot.handlers.common import (
     sender_chat,
     services,
 )
+from bot.instances import run_if_due, schedule_shared_job
 from bot.services.favorites import (
     FavoritesPage,
     FavoritesService,
@@ -55,7 +56,9 @@ UNDO_SECONDS = 10.0
 UNDO_SECONDS_KEY = "fav_undo_seconds"  # bot_data override of the undo window (tests)
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
-PRUNE_EVERY = timedelta(hours=12)
+PRUNE_EVERY = timedelta(hours=12)  # once per 12 hours across instances (job_runs decides)
+PRUNE_CHECK = timedelta(minutes=10)  # how often each instance asks whether it is due
+PRUNE_JOB = "prune"
 
 PHRASE_TOAST_CHARS = 60  # a toast holds 200 characters; a phrase runs to 300
 PHRASE_BUTTON_CHARS = 24  # 🗑 and ↩ buttons name a phrase by its first words
@@ -361,15 +364,13 @@ async def prune_stored_answers(service: FavoritesService) -> None:
         log.info("pruned %d stored name answers", removed)
 
 
-async def prune_generations_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """JobQueue callback for ``prune_stored_answers``."""
-    await prune_stored_answers(services(context).favorites)
+async def prune_stored_answers_once(app: Application) -> None:
+    """Shared-job work for ``prune_stored_answers``."""
+    await prune_stored_answers(app.bot_data["services"].favorites)
 
 
 async def schedule_pruning(app: Application) -> None:
-    """Start-up hook: prune once now, then every ``PRUNE_EVERY``."""
-    await prune_stored_answers(app.bot_data["services"].favorites)
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            prune_generations_job, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="prune"
-        )
+    """Start-up hook: prune now unless some instance did within ``PRUNE_EVERY``, then ask
+    every ``PRUNE_CHECK``; one instance prunes per period however many run."""
+    await run_if_due(app, PRUNE_JOB, PRUNE_EVERY, prune_stored_answers_once)
+    schedule_shared_job(app, PRUNE_JOB, PRUNE_EVERY, prune_stored_answers_once, PRUNE_CHECK)

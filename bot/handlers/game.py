@@ -1,8 +1,10 @@
 """/game, /reveal, /top and the vote buttons of the real-or-invented game.
 
 Callback data: ``game:<round_id>:real`` or ``game:<round_id>:fake``. Rounds, votes and scores
-are in the database; the reveal timer is a JobQueue job that ``restore_timers`` re-arms from
-each open round's stored deadline when the bot starts again.
+are in the database. The round's own timer (a JobQueue job, re-armed by ``restore_timers``
+when the bot starts again) reveals it on time; every instance also sweeps for open rounds past
+their deadline every few seconds (``sweep_due_rounds``), so a round whose instance went away
+is still revealed. The database decides which of them closes the round: one result, once.
 
 A round ends by itself when its time is up (the round message says when). In a group only
 its starter or a chat admin may end it early with /reveal, so a player cannot vote and then
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 
 GAME_DATA = re.compile(r"game:([0-9]{1,18}):(real|fake)\Z")
 SECONDS_KEY = "game_seconds"  # bot_data override of the voting time (tests use ~1 s)
+SWEEP_SECONDS = 5.0  # how often each instance looks for rounds past their deadline
+SWEEP_SECONDS_KEY = "game_sweep_seconds"  # bot_data override (tests)
+SWEEP_JOB = "game-sweep"
 
 
 def game_seconds(bot_data: dict) -> float:
@@ -89,6 +94,42 @@ async def restore_timers(app: Application) -> None:
     """Start-up hook: re-arm the timer of every round a restart left open."""
     for record in await app.bot_data["services"].game.open_rounds():
         schedule_reveal(app.job_queue, record.id, record.chat_id, seconds_left(record.deadline))
+
+
+async def sweep_due_rounds(app: Application) -> int:
+    """Reveal every open round whose deadline has passed; how many this call announced.
+
+    Any number of instances may sweep at once (and race the rounds' own timers and /reveal):
+    ``reveal`` closes a round for one caller only, and only that caller announces it."""
+    game = app.bot_data["services"].game
+    announced = 0
+    for round_id, chat_id in await game.due_rounds():
+        result = await game.reveal(round_id, chat_id)
+        if result is None:  # a timer, /reveal or another instance was first
+            continue
+        if app.job_queue is not None:
+            for job in app.job_queue.get_jobs_by_name(job_name(round_id)):
+                job.schedule_removal()
+        try:
+            await announce(app.bot, result)
+        except TelegramError:  # one chat that cannot be written to must not stop the sweep
+            log.warning("could not announce round %s", round_id, exc_info=True)
+        announced += 1
+    return announced
+
+
+async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback for ``sweep_due_rounds``."""
+    await sweep_due_rounds(context.application)
+
+
+def schedule_sweeper(app: Application) -> None:
+    """Start-up hook: sweep every ``SWEEP_SECONDS`` (bot_data may shorten it)."""
+    if app.job_queue is None:
+        log.warning("no JobQueue: rounds past their deadline are revealed only by /reveal")
+        return
+    every = float(app.bot_data.get(SWEEP_SECONDS_KEY, SWEEP_SECONDS))
+    app.job_queue.run_repeating(sweep_job, interval=every, first=every, name=SWEEP_JOB)
 
 
 def seconds_to_go(record: RoundRecord) -> int:

@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from telegram import Chat, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.db.models import utcnow
 from bot.handlers.common import caller, edit_ignoring_unchanged, quote, reply, services
+from bot.instances import schedule_shared_job
 from bot.services.sentiment import ReviewRefusal, ReviewVerdict
 from bot.texts import plural, t
 
 log = logging.getLogger(__name__)
 LABEL_EMOJI = {"pos": "😊", "neu": "😐", "neg": "😞"}
-# Per chat (chat_data), which bot message answered which review, so an edited review updates
-# its answer: {review message id: (answer message id, when it was sent, time.time())}, oldest
-# first. At most this many per chat, and none older than Telegram lets a bot edit a message.
+# Which bot message answered which review, so an edited review updates its answer: in the
+# database (review_replies), so the instance that handles the edit need not be the one that
+# answered. At most this many per chat, and none older than Telegram lets a bot edit a message
+# (the hourly pruning, run by one instance, drops those).
 REMEMBERED_REPLIES = 200
-REPLIES_KEY = "review_replies"
-EDITABLE_SECONDS = 48 * 3600  # Telegram: a bot's message can be edited for 48 hours
-PRUNE_REPLIES_EVERY = 3600  # seconds; the sweep that empties the chats that went quiet
+EDITABLE = timedelta(hours=48)  # Telegram: a bot's message can be edited for 48 hours
+EDITABLE_SECONDS = EDITABLE.total_seconds()
+PRUNE_REPLIES_EVERY = timedelta(hours=1)  # once per hour across instances
+PRUNE_REPLIES_CHECK = timedelta(minutes=5)  # how often each instance asks whether it is due
 PRUNE_REPLIES_JOB = "prune-review-replies"
 TYPING_AFTER = 1.0  # seconds a reading may take before "typing…" is shown
 
@@ -130,59 +134,32 @@ async def answer_review(update: Update, context: ContextTypes.DEFAULT_TYPE, text
         answer = t(who.lang, f"review_{refusal.kind}")
 
     # An edited review updates the answer it already got instead of adding an unrelated one.
-    remembered: dict[int, tuple[int, float]] = context.chat_data.setdefault(REPLIES_KEY, {})
-    prune_replies(remembered, time.time())
-    if update.edited_message is not None and message.message_id in remembered:
-        try:  # the same verdict as before edits nothing, and that is fine
-            await edit_ignoring_unchanged(
-                context.bot.edit_message_text(
-                    answer,
-                    chat_id=message.chat_id,
-                    message_id=remembered[message.message_id][0],
+    replies = services(context).review_replies
+    chat_id = message.chat_id
+    if update.edited_message is not None:
+        earlier = await replies.answer_to(chat_id, message.message_id, utcnow() - EDITABLE)
+        if earlier is not None:
+            try:  # the same verdict as before edits nothing, and that is fine
+                await edit_ignoring_unchanged(
+                    context.bot.edit_message_text(answer, chat_id=chat_id, message_id=earlier)
                 )
-            )
-            return
-        except BadRequest as error:
-            # The earlier answer is gone (deleted, too old to edit): answer afresh below.
-            log.debug("earlier review answer not editable: %s", error)
+                return
+            except BadRequest as error:
+                # The earlier answer is gone (deleted, too old to edit): answer afresh below.
+                log.debug("earlier review answer not editable: %s", error)
     sent = await message.reply_text(answer, do_quote=True)
-    # fetched again: the sweep may have dropped this chat's data while the reply was sent
-    remembered = context.chat_data.setdefault(REPLIES_KEY, {})
-    remembered.pop(message.message_id, None)  # re-inserted last: the dict stays oldest first
-    remembered[message.message_id] = (sent.message_id, time.time())
-    prune_replies(remembered, time.time())
+    await replies.remember(chat_id, message.message_id, sent.message_id)
 
 
-def prune_replies(remembered: dict[int, tuple[int, float]], now: float) -> None:
-    """Forget answers too old to edit and all but the newest ``REMEMBERED_REPLIES``."""
-    while remembered:
-        oldest = next(iter(remembered))
-        if len(remembered) <= REMEMBERED_REPLIES and now - remembered[oldest][1] < EDITABLE_SECONDS:
-            break
-        del remembered[oldest]
-
-
-async def prune_replies_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """JobQueue sweep over every chat's data: a chat that went quiet is not remembered forever
-    (its answers age out, and a chat left with no data at all is dropped)."""
-    application = context.application
-    now = time.time()
-    for chat_id, data in list(application.chat_data.items()):
-        remembered = data.get(REPLIES_KEY)
-        if remembered is not None:
-            prune_replies(remembered, now)
-            if not remembered:
-                del data[REPLIES_KEY]
-        if not data:
-            application.drop_chat_data(chat_id)
+async def prune_replies(app: Application) -> None:
+    """Forget the answers too old to edit, in every chat (quiet ones too)."""
+    removed = await app.bot_data["services"].review_replies.prune(utcnow() - EDITABLE)
+    if removed:
+        log.info("forgot %d review answers too old to edit", removed)
 
 
 def schedule_reply_pruning(app: Application) -> None:
-    """Start-up hook: sweep every ``PRUNE_REPLIES_EVERY`` seconds."""
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            prune_replies_job,
-            interval=PRUNE_REPLIES_EVERY,
-            first=PRUNE_REPLIES_EVERY,
-            name=PRUNE_REPLIES_JOB,
-        )
+    """Start-up hook: one instance prunes every ``PRUNE_REPLIES_EVERY``."""
+    schedule_shared_job(
+        app, PRUNE_REPLIES_JOB, PRUNE_REPLIES_EVERY, prune_replies, PRUNE_REPLIES_CHECK
+    )

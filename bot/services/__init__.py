@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.db.instances import ReviewRepliesRepository
 from bot.db.repository import SettingsRepository
 from bot.services.favorites import FavoritesService
 from bot.services.game import GameService
@@ -24,3 +25,4 @@ class Services:
     game: GameService
     sentiment: SentimentService
     phrases: PhraseService
+    review_replies: ReviewRepliesRepository  # which answer an edited review edits

@@ -1,7 +1,9 @@
 """The "real or invented?" group game: pick a name, collect votes, reveal and score.
 
-All state (rounds, votes, scores) lives in the database so a restart loses nothing but the
-reveal timer, which the application re-arms on start-up from each open round's deadline.
+All state (rounds, votes, scores) lives in the database, and the database decides the
+reveal: the round's timer, /reveal and every instance's sweeper for rounds past their deadline
+may all try, and the round is closed and announced once. A restart, or an instance that died,
+loses nothing: another instance's sweeper (or the restarted one's) reveals the round.
 """
 
 from __future__ import annotations
@@ -136,6 +138,10 @@ class GameService:
 
     async def open_rounds(self) -> list[RoundRecord]:
         return await self.repo.open_rounds()
+
+    async def due_rounds(self) -> list[tuple[int, int]]:
+        """(round id, chat id) of the open rounds whose time is up."""
+        return await self.repo.due_rounds(utcnow())
 
     async def reveal(self, round_id: int, chat_id: int) -> RevealResult | None:
         """Close and score the round; None when it was already revealed (or never existed)."""

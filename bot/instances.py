@@ -1,0 +1,136 @@
+"""Running as one of several instances on one database (issue 14 §3).
+
+Any number of bot processes may share the database (behind one webhook URL, say) and behave
+as one, because nothing they must agree on lives in a process:
+
+- periodic jobs (``schedule_shared_job``): every instance's JobQueue asks often, and only
+  the instance whose claim in ``job_runs`` succeeds runs the job, once per period in all;
+- redelivered updates (``skip_redelivered``, before every other handler): the first instance
+  to record an update's id handles it, every other delivery of it is dropped;
+- game reveals: a conditional UPDATE closes a round once (bot/db/game.py), and every
+  instance sweeps for rounds past their deadline (bot/handlers/game.py);
+- review→answer ids are in the database (bot/handlers/reviews.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
+
+from bot.db.instances import JobRunsRepository, ProcessedUpdatesRepository
+from bot.db.models import utcnow
+
+log = logging.getLogger(__name__)
+
+# Who holds a job run, for the log and job_runs.holder: host, process and a random part
+# (two Applications in one process, as in the tests, are two instances).
+INSTANCE_PREFIX = f"{socket.gethostname()[:64]}:{os.getpid()}"
+INSTANCE_KEY = "instance_id"
+# The handler group of ``skip_redelivered``: below every other group (PTB runs groups in
+# ascending order, and only the first matching handler of a group), so it sees every update
+# first and never stands in for another group -1 handler.
+REDELIVERY_GROUP = -100
+JOB_RUNS_KEY = "job_runs"
+PROCESSED_UPDATES_KEY = "processed_updates"
+
+# Telegram gives up redelivering a webhook update within hours; a day is plenty to remember.
+REMEMBER_UPDATES = timedelta(hours=24)
+PRUNE_UPDATES_EVERY = timedelta(hours=1)
+PRUNE_UPDATES_CHECK = timedelta(minutes=5)
+PRUNE_UPDATES_JOB = "prune-processed-updates"
+
+SharedWork = Callable[[Application], Awaitable[None]]
+
+
+def new_instance_id() -> str:
+    return f"{INSTANCE_PREFIX}:{uuid.uuid4().hex[:8]}"
+
+
+def instance_id(app: Application) -> str:
+    return app.bot_data[INSTANCE_KEY]
+
+
+async def run_if_due(app: Application, name: str, period: timedelta, work: SharedWork) -> bool:
+    """Run ``work`` when no instance has run job ``name`` within ``period``; say whether it
+    ran here. The claim comes first: an instance that dies while working leaves the job to
+    the next period, rather than two instances working at once."""
+    runs: JobRunsRepository = app.bot_data[JOB_RUNS_KEY]
+    if not await runs.claim(name, period, instance_id(app)):
+        return False
+    log.debug("running shared job %s", name)
+    await work(app)
+    return True
+
+
+def schedule_shared_job(
+    app: Application,
+    name: str,
+    period: timedelta,
+    work: SharedWork,
+    check_every: timedelta,
+) -> None:
+    """Every ``check_every``, ask whether job ``name`` is due (``run_if_due``): each instance
+    asks, one runs it per ``period``. Asking often (compared with the period) means a job
+    still runs on time when the instance that ran it last has gone."""
+    if app.job_queue is None:  # python-telegram-bot installed without [job-queue]
+        log.warning("no JobQueue: shared job %s runs only at start-up", name)
+        return
+
+    async def check(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await run_if_due(context.application, name, period, work)
+
+    app.job_queue.run_repeating(
+        check, interval=check_every.total_seconds(), first=check_every.total_seconds(), name=name
+    )
+
+
+async def skip_redelivered(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """First handler of all (``REDELIVERY_GROUP``): an update already taken on stops here.
+
+    The id is recorded *before* the update is handled, not after, because that is what makes
+    two deliveries at the same moment (two instances, one webhook retry) handle it once: the
+    insert decides. Telegram redelivers a webhook update only when the HTTP answer was not
+    2xx, and PTB answers as soon as the update is queued, so a handler failing later never
+    causes a redelivery that this would wrongly drop; for polling, the offset confirms an
+    update only after it was fetched. If the database cannot say (it is down), the update is
+    handled anyway: a rare duplicate beats a lost message, and the handler will report the
+    failure itself.
+
+    Inline queries are let through unrecorded: answering one changes nothing stored, Telegram
+    refuses a second answer to the same query, and a write before each keystroke's query would
+    let them overtake each other, so the debouncer (which answers a user's latest query)
+    could answer an older one.
+    """
+    if not isinstance(update, Update) or update.inline_query is not None:
+        return
+    processed: ProcessedUpdatesRepository = context.bot_data[PROCESSED_UPDATES_KEY]
+    try:
+        first = await processed.record(context.bot.id, update.update_id)
+    except Exception:
+        log.warning("could not record update %s; handling it anyway", update.update_id)
+        return
+    if not first:
+        log.info("update %s was delivered before: ignored", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def prune_processed_updates(app: Application) -> None:
+    """Forget the updates taken on more than ``REMEMBER_UPDATES`` ago."""
+    processed: ProcessedUpdatesRepository = app.bot_data[PROCESSED_UPDATES_KEY]
+    removed = await processed.prune(utcnow() - REMEMBER_UPDATES)
+    if removed:
+        log.info("forgot %d processed update ids", removed)
+
+
+def schedule_update_pruning(app: Application) -> None:
+    """Start-up hook: one instance prunes the processed update ids every hour."""
+    schedule_shared_job(
+        app, PRUNE_UPDATES_JOB, PRUNE_UPDATES_EVERY, prune_processed_updates, PRUNE_UPDATES_CHECK
+    )
