@@ -6,7 +6,8 @@ as one, because nothing they must agree on lives in a process:
 - periodic jobs (``schedule_shared_job``): every instance's JobQueue asks often, and only
   the instance whose claim in ``job_runs`` succeeds runs the job, once per period in all;
 - redelivered updates (``skip_redelivered``, before every other handler): the first instance
-  to record an update's id handles it, every other delivery of it is dropped;
+  to claim an update's id handles it, every other delivery of it is dropped (or, in webhook
+  mode while the first is still at it, told to come again);
 - game reveals: a conditional UPDATE closes a round once (bot/db/game.py), and every
   instance sweeps for rounds past their deadline (bot/handlers/game.py);
 - review→answer ids are in the database (bot/handlers/reviews.py).
@@ -24,8 +25,9 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
-from bot.db.instances import JobRunsRepository, ProcessedUpdatesRepository
+from bot.db.instances import Claim, JobRunsRepository, ProcessedUpdatesRepository
 from bot.db.models import utcnow
+from bot.metrics import current_observation
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +96,20 @@ def schedule_shared_job(
 async def skip_redelivered(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """First handler of all (``REDELIVERY_GROUP``): an update already taken on stops here.
 
-    The id is recorded *before* the update is handled, not after, because that is what makes
-    two deliveries at the same moment (two instances, one webhook retry) handle it once: the
-    insert decides. Telegram redelivers a webhook update only when the HTTP answer was not
-    2xx, and PTB answers as soon as the update is queued, so a handler failing later never
-    causes a redelivery that this would wrongly drop; for polling, the offset confirms an
-    update only after it was fetched. If the database cannot say (it is down), the update is
-    handled anyway: a rare duplicate beats a lost message, and the handler will report the
-    failure itself.
+    The id is claimed *before* the update is handled, because that is what makes two
+    deliveries at the same moment (two instances, one webhook retry) handle it once: the
+    upsert decides. How a claim ends depends on who can deliver the update again:
+
+    * polling: nobody redelivers (the offset confirmed it), so the claim is final at once;
+    * webhook (bot/webhook.py): Telegram gets its answer only after handling, and sends the
+      update again when that answer is not 2xx. The claim stays open until the server
+      ``finish``es it (200) or ``release``s it (500: the redelivery is then handled, not
+      dropped). A copy arriving while the claim is open gets a 500 too ("come again"), so a
+      first delivery that fails is never replaced by a copy that was dropped; a claim left
+      open by an instance that died is taken over after ``STALE_CLAIM``.
+
+    If the database cannot say (it is down), the update is handled anyway: a rare duplicate
+    beats a lost message, and the handler will report the failure itself.
 
     Inline queries are let through unrecorded: answering one changes nothing stored, Telegram
     refuses a second answer to the same query, and a write before each keystroke's query would
@@ -111,14 +119,41 @@ async def skip_redelivered(update: object, context: ContextTypes.DEFAULT_TYPE) -
     if not isinstance(update, Update) or update.inline_query is not None:
         return
     processed: ProcessedUpdatesRepository = context.bot_data[PROCESSED_UPDATES_KEY]
+    delivery = current_observation()
+    webhook = delivery is not None and delivery.redelivery_possible
     try:
-        first = await processed.record(context.bot.id, update.update_id)
+        claim = await processed.claim(context.bot.id, update.update_id, finished=not webhook)
     except Exception:
         log.warning("could not record update %s; handling it anyway", update.update_id)
         return
-    if not first:
+    if claim is Claim.TAKEN:
+        if webhook:
+            delivery.claimed = True  # the webhook server finishes or releases it
+        return
+    if claim is Claim.IN_PROGRESS and webhook:
+        log.info(
+            "update %s is being handled by another delivery: ask for it again", update.update_id
+        )
+        delivery.redeliver = True
+    else:
         log.info("update %s was delivered before: ignored", update.update_id)
-        raise ApplicationHandlerStop
+    raise ApplicationHandlerStop
+
+
+async def end_claim(app: Application, update: Update, handled: bool) -> None:
+    """Webhook server, after a delivery that claimed its update: ``handled`` (answered 200)
+    finishes the claim, otherwise (500: Telegram sends it again) it is released. Failing to
+    write is logged only: a claim left open is taken over after ``STALE_CLAIM``."""
+    processed: ProcessedUpdatesRepository = app.bot_data[PROCESSED_UPDATES_KEY]
+    end = processed.finish if handled else processed.release
+    try:
+        await end(app.bot.id, update.update_id)
+    except Exception:
+        log.warning(
+            "could not %s the claim on update %s",
+            "finish" if handled else "release",
+            update.update_id,
+        )
 
 
 async def prune_processed_updates(app: Application) -> None:

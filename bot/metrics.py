@@ -122,9 +122,15 @@ class Observation:
     redelivery_possible: bool = False  # the webhook server: Telegram retries a non-2xx answer
     error: BaseException | None = None
     redeliver: bool = False  # the failure is worth Telegram sending the update again
+    claimed: bool = False  # this delivery claimed the update's id (bot/instances.py)
 
 
 _current: ContextVar[Observation | None] = ContextVar("namecraft_update", default=None)
+
+
+def current_observation() -> Observation | None:
+    """The delivery of the update being handled in this task, None outside ``observed``."""
+    return _current.get()
 
 
 def update_type(update: object) -> str:
@@ -188,10 +194,12 @@ async def observed(
     handling: Awaitable[Any],
     *,
     redelivery_possible: bool = False,
+    observation: Observation | None = None,
 ) -> Observation:
     """Await ``handling`` (the Application handling ``update``) and account for it: metrics,
-    one log line. An exception that escapes ``handling`` is re-raised after it is counted."""
-    observation = Observation(redelivery_possible=redelivery_possible)
+    one log line. An exception that escapes ``handling`` is re-raised after it is counted
+    (pass ``observation`` to read what became of the update then)."""
+    observation = observation or Observation(redelivery_possible=redelivery_possible)
     token = _current.set(observation)
     kind = update_type(update)
     started = time.perf_counter()

@@ -45,8 +45,9 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.instances import end_claim
 from bot.lifecycle import stop_application
-from bot.metrics import CONTENT_TYPE_LATEST, METRICS_KEY, BotMetrics, observed
+from bot.metrics import CONTENT_TYPE_LATEST, METRICS_KEY, BotMetrics, Observation, observed
 from bot.runner import (
     INVALID_TOKEN_HELP,
     _stopped_within,
@@ -156,20 +157,25 @@ class BotHttpServer:
             return self._rejected("not an update", 400)
         self._in_flight += 1
         self._idle.clear()
+        observation = Observation(redelivery_possible=True)
         try:
             async with self._chat_turn(update), self._slots:
-                observation = await observed(
-                    self.metrics, update, self.app.process_update(update), redelivery_possible=True
+                await observed(
+                    self.metrics, update, self.app.process_update(update), observation=observation
                 )
+                if observation.claimed:  # 200 finishes the claim, 500 hands it back
+                    await end_claim(self.app, update, handled=not observation.redeliver)
         except Exception:
             log.exception("update %s could not be handled", update.update_id)
+            if observation.claimed:
+                await end_claim(self.app, update, handled=False)
             return web.Response(status=500, text="failed")
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
         if observation.redeliver:
-            return web.Response(status=500, text="database unavailable, send it again")
+            return web.Response(status=500, text="not handled yet, send it again")
         return web.Response(text="ok")
 
     @asynccontextmanager

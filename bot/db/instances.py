@@ -6,8 +6,8 @@ get the same outcome as a single process would:
 - ``JobRunsRepository.claim``: a periodic job runs once per period across instances (an
   upsert that moves ``last_run_at`` forward only when the period is over; whoever moved it,
   runs the job);
-- ``ProcessedUpdatesRepository.record``: an update is handled once, however often Telegram
-  delivers it (an insert that ignores a conflict; whoever inserted, handles it);
+- ``ProcessedUpdatesRepository.claim``: an update is handled once, however often Telegram
+  delivers it (an upsert; whoever inserted, or took over a stale claim, handles it);
 - ``ReviewRepliesRepository``: which bot message answered which review, for edited reviews.
 
 SQLite and PostgreSQL both have ``INSERT ... ON CONFLICT`` and ``RETURNING`` (SQLite 3.35+),
@@ -17,13 +17,27 @@ so a returned row says who won on either.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import JobRun, ProcessedUpdate, ReviewReply, utcnow
+
+# A webhook delivery is handled before Telegram gets its answer, in seconds; a claim this old
+# whose holder neither finished nor released it belongs to an instance that died or lost its
+# database at the wrong moment, and the next copy takes it over.
+STALE_CLAIM = timedelta(seconds=60)
+
+
+class Claim(Enum):
+    """What ``ProcessedUpdatesRepository.claim`` found."""
+
+    TAKEN = "taken"  # this delivery handles the update
+    DONE = "done"  # handled already: drop this copy
+    IN_PROGRESS = "in progress"  # another delivery is handling it (or failed recently)
 
 
 def insert_for(session: AsyncSession, table: Table) -> Any:
@@ -65,18 +79,60 @@ class ProcessedUpdatesRepository:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self.sessions = sessions
 
-    async def record(self, bot_id: int, update_id: int) -> bool:
-        """Note that update ``update_id`` is being handled; False when some instance (or an
-        earlier delivery to this one) already took it."""
+    async def claim(
+        self,
+        bot_id: int,
+        update_id: int,
+        *,
+        finished: bool,
+        stale_after: timedelta = STALE_CLAIM,
+        now: datetime | None = None,
+    ) -> Claim:
+        """Take update ``update_id`` on, or say who has it: one atomic upsert decides.
+
+        ``finished=True`` (polling: nobody redelivers an update that failed) records it as
+        done at once. ``finished=False`` (webhook) claims it until ``finish`` or ``release``;
+        a claim older than ``stale_after`` whose holder never did either (it died, or the
+        database was down when it tried to give the claim back) is taken over."""
+        now = now or utcnow()
         table = ProcessedUpdate.__table__
         async with self.sessions() as session, session.begin():
             statement = (
                 insert_for(session, table)
-                .values(bot_id=bot_id, update_id=update_id, processed_at=utcnow())
-                .on_conflict_do_nothing(index_elements=[table.c.bot_id, table.c.update_id])
+                .values(bot_id=bot_id, update_id=update_id, processed_at=now, done=finished)
+                .on_conflict_do_update(
+                    index_elements=[table.c.bot_id, table.c.update_id],
+                    set_={"processed_at": now, "done": finished},
+                    where=(table.c.done == false()) & (table.c.processed_at <= now - stale_after),
+                )
                 .returning(table.c.update_id)
             )
-            return (await session.execute(statement)).first() is not None
+            if (await session.execute(statement)).first() is not None:
+                return Claim.TAKEN
+            done = await session.scalar(
+                select(table.c.done).where(table.c.bot_id == bot_id, table.c.update_id == update_id)
+            )
+            return Claim.DONE if done or done is None else Claim.IN_PROGRESS
+
+    async def finish(self, bot_id: int, update_id: int) -> None:
+        """The claimed update was handled: later copies are dropped."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.bot_id == bot_id, ProcessedUpdate.update_id == update_id)
+                .values(done=True)
+            )
+
+    async def release(self, bot_id: int, update_id: int) -> None:
+        """Handling the claimed update failed and Telegram will send it again: forget it."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.bot_id == bot_id,
+                    ProcessedUpdate.update_id == update_id,
+                    ProcessedUpdate.done == false(),
+                )
+            )
 
     async def prune(self, before: datetime) -> int:
         """Forget updates taken on before ``before`` (Telegram stops redelivering long before)."""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,7 +220,11 @@ class ReviewReply(Base):
 
 class ProcessedUpdate(Base):
     """An update some instance has taken on, per bot (update ids count per bot), so a
-    redelivered update is ignored instead of saving or voting twice (0007)."""
+    redelivered update is ignored instead of saving or voting twice (0007).
+
+    ``done`` is False while a webhook delivery is being handled (Telegram gets its answer
+    only after that): a copy arriving meanwhile is told to come again, and a delivery that
+    failed gives its claim back, so the redelivery is handled instead of dropped."""
 
     __tablename__ = "processed_updates"
 
@@ -228,3 +233,4 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("bot_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("update_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False, server_default=sa.true()),
     )
     op.create_index("ix_processed_updates_processed_at", "processed_updates", ["processed_at"])
     op.create_table(
