@@ -30,11 +30,12 @@ WINDOWS = {UNDO_SECONDS_KEY: WINDOW, SWEEP_SECONDS_KEY: 0.2}
 
 @asynccontextmanager
 async def instances(
-    api: FakeBotApi, database_url: str, models: Models
+    api: FakeBotApi, database_url: str, models: Models, window: float = WINDOW
 ) -> AsyncIterator[tuple[Application, Application]]:
+    windows = {**WINDOWS, UNDO_SECONDS_KEY: window}
     async with (
-        without_polling(application(api, database_url, models, **WINDOWS)) as one,
-        without_polling(application(api, database_url, models, **WINDOWS)) as two,
+        without_polling(application(api, database_url, models, **windows)) as one,
+        without_polling(application(api, database_url, models, **windows)) as two,
     ):
         yield one, two
 
@@ -179,13 +180,15 @@ async def test_an_undo_offered_by_the_other_instance_stays_until_its_own_window_
 ) -> None:
     """🗑 X through one instance, then 🗑 Y on the same list through the other: when X's
     window ends, the first instance must not take Y's ↩ away by refreshing the list; the
-    other instance's timer does that when Y's window ends."""
-    async with instances(api, database_url, shipped_models) as (one, two):
+    other instance's timer does that when Y's window ends. (A longer window: Y's must still
+    be open, by a margin, when the test looks after X's has closed.)"""
+    window = 2 * WINDOW
+    async with instances(api, database_url, shipped_models, window) as (one, two):
         newest_first = await save_three(api, one)
         listing = await say(api, one, "/favorites")
         first, second = newest_first[0], newest_first[2]
         removed = await remove(api, one, listing, first)
-        await asyncio.sleep(WINDOW / 2)
+        await asyncio.sleep(window / 2)
         await remove(api, two, removed, second)
 
         await until(lambda: first not in favorites_of(database_url, ANN))  # X's timer fired

@@ -57,6 +57,7 @@ FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})\Z")
 LIST_DATA = re.compile(r"fav(del|undo|page):([0-9]{1,18}):([0-9]{1,6})\Z")
 UNDO_SECONDS = 10.0
 UNDO_SECONDS_KEY = "fav_undo_seconds"  # bot_data override of the undo window (tests)
+UNDO_JOB_PREFIX = "favundo:"  # + <chat_id>:<message_id>: a list message's window timer
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
 PRUNE_EVERY = timedelta(hours=12)  # once per 12 hours across instances (job_runs decides)
@@ -225,9 +226,6 @@ def undo_seconds(bot_data: dict) -> float:
 
 def undo_window(bot_data: dict) -> timedelta:
     return timedelta(seconds=undo_seconds(bot_data))
-
-
-UNDO_JOB_PREFIX = "favundo:"
 
 
 def undo_job_name(chat_id: int, message_id: int) -> str:
