@@ -202,6 +202,7 @@ async def on_startup(app: Application) -> None:
     await game.restore_timers(app)  # rounds a restart left open get their reveal timer back
     game.schedule_sweeper(app)  # and any instance reveals a round whose time is up
     await favorites.schedule_pruning(app)  # stored /name answers expire; saved names never do
+    favorites.schedule_removal_sweep(app)  # 🗑'd favourites go once their undo window is over
     reviews.schedule_reply_pruning(app)  # review→answer ids age out (one instance prunes)
     schedule_update_pruning(app)  # so do the ids of updates handled (redelivery check)
     me = app.bot

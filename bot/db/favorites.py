@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -37,6 +36,7 @@ class FavoriteRecord:
     prefix: str
     saved_at: datetime
     kind: str = NAME_KIND
+    removed_at: datetime | None = None  # 🗑 pressed, undo possible until the sweep deletes it
 
 
 def _favorite(row: Favorite) -> FavoriteRecord:
@@ -48,7 +48,11 @@ def _favorite(row: Favorite) -> FavoriteRecord:
         row.prefix,
         as_utc(row.created_at),
         row.kind or NAME_KIND,
+        None if row.removed_at is None else as_utc(row.removed_at),
     )
+
+
+KEPT = Favorite.removed_at.is_(None)  # what lists, counts and exports show
 
 
 class FavoritesRepository:
@@ -139,29 +143,23 @@ class FavoritesRepository:
             return False
         return True
 
-    async def count(self, user_id: int, hidden: Collection[int] = ()) -> int:
-        """How many favourites the user has, not counting the ``hidden`` ids."""
+    async def count(self, user_id: int) -> int:
+        """How many favourites the user has, not counting removed ones."""
         async with self.sessions() as session:
             query = (
-                select(func.count())
-                .select_from(Favorite)
-                .where(Favorite.user_id == user_id, Favorite.id.not_in(list(hidden)))
+                select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id, KEPT)
             )
             return int((await session.execute(query)).scalar_one())
 
     async def page(
-        self,
-        user_id: int,
-        offset: int = 0,
-        limit: int | None = None,
-        hidden: Collection[int] = (),
+        self, user_id: int, offset: int = 0, limit: int | None = None
     ) -> list[FavoriteRecord]:
-        """The user's favourites, newest first, but the ``hidden`` ids; without ``limit``,
-        all of them (export)."""
+        """The user's favourites but removed ones, newest first; without ``limit``, all of
+        them (export)."""
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Favorite)
-                .where(Favorite.user_id == user_id, Favorite.id.not_in(list(hidden)))
+                .where(Favorite.user_id == user_id, KEPT)
                 .order_by(Favorite.created_at.desc(), Favorite.id.desc())
                 .offset(offset)
                 .limit(limit)
@@ -169,12 +167,13 @@ class FavoritesRepository:
             return [_favorite(row) for row in rows]
 
     async def get(self, favorite_id: int) -> FavoriteRecord | None:
+        """The row, removed or not (``removed_at`` says)."""
         async with self.sessions() as session:
             row = await session.get(Favorite, favorite_id)
             return None if row is None else _favorite(row)
 
     async def find(self, user_id: int, name: str, style: str) -> FavoriteRecord | None:
-        """The user's saved ``name`` in ``style`` (the unique key), if any."""
+        """The user's saved ``name`` in ``style`` (the unique key), if any, removed or not."""
         async with self.sessions() as session:
             row = await session.scalar(
                 select(Favorite).where(
@@ -183,8 +182,81 @@ class FavoritesRepository:
             )
             return None if row is None else _favorite(row)
 
+    async def mark_removed(self, user_id: int, favorite_id: int, when: datetime) -> bool:
+        """🗑: set ``removed_at`` on the user's own row, unless it is removed already. One
+        UPDATE, so two presses (on one instance or two) remove it once."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Favorite)
+                .where(Favorite.id == favorite_id, Favorite.user_id == user_id, KEPT)
+                .values(removed_at=when)
+            )
+            return bool(result.rowcount)
+
+    async def restore(self, user_id: int, favorite_id: int, removed_after: datetime) -> bool:
+        """↩: clear ``removed_at`` on the user's own row if it was removed after
+        ``removed_after`` (the window is still open). The database decides, so whichever
+        instance gets the press, and however it races the sweep, the answer is one truth."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Favorite)
+                .where(
+                    Favorite.id == favorite_id,
+                    Favorite.user_id == user_id,
+                    Favorite.removed_at > removed_after,
+                )
+                .values(removed_at=None)
+            )
+            return bool(result.rowcount)
+
+    async def restore_saved(self, user_id: int, name: str, style: str) -> bool:
+        """⭐ on a name the user removed and has not lost yet (the sweep has not run): keep
+        the row, in its old place, instead of failing on the unique key."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Favorite)
+                .where(
+                    Favorite.user_id == user_id,
+                    Favorite.name == name,
+                    Favorite.style == style,
+                    Favorite.removed_at.is_not(None),
+                )
+                .values(removed_at=None)
+            )
+            return bool(result.rowcount)
+
+    async def removed_since(self, user_id: int, after: datetime) -> list[int]:
+        """Ids of the user's favourites removed after ``after``."""
+        async with self.sessions() as session:
+            found = await session.scalars(
+                select(Favorite.id).where(Favorite.user_id == user_id, Favorite.removed_at > after)
+            )
+            return list(found)
+
+    async def delete_removed(
+        self, favorite_id: int, removed_before: datetime | None = None
+    ) -> bool:
+        """Delete one favourite for good, only if it is (still) removed, and, given
+        ``removed_before``, only if it was removed before then (its window is over)."""
+        conditions = [Favorite.id == favorite_id, Favorite.removed_at.is_not(None)]
+        if removed_before is not None:
+            conditions.append(Favorite.removed_at <= removed_before)
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(delete(Favorite).where(*conditions))
+            return bool(result.rowcount)
+
+    async def purge_removed(self, removed_before: datetime) -> int:
+        """The sweep: delete every favourite removed before ``removed_before``; how many.
+        Reads only the partial index of removed rows."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Favorite).where(Favorite.removed_at < removed_before)
+            )
+            return result.rowcount or 0
+
     async def remove(self, user_id: int, favorite_id: int) -> bool:
-        """Delete only when the row belongs to ``user_id``: ids in buttons can be forged."""
+        """Delete at once, only when the row belongs to ``user_id``: ids in buttons can be
+        forged. (🗑 goes through ``mark_removed``; this is for tools and tests.)"""
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 delete(Favorite).where(Favorite.id == favorite_id, Favorite.user_id == user_id)

@@ -97,10 +97,24 @@ class NameGeneration(Base):
 
 class Favorite(Base):
     """A name (or phrase) a user saved. It copies name/style/prefix so it outlives its
-    generation row. A phrase keeps its text in ``name`` and its voice in ``style``."""
+    generation row. A phrase keeps its text in ``name`` and its voice in ``style``.
+
+    ``removed_at`` is set by 🗑 and cleared by ↩ (0008): a removed row is left out of every
+    list and count, and is deleted once the undo window has passed, by whichever instance
+    sweeps first, so an undo works whichever instance it reaches.
+    """
 
     __tablename__ = "favorites"
-    __table_args__ = (UniqueConstraint("user_id", "name", "style", name="uq_favorites_user_name"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", "style", name="uq_favorites_user_name"),
+        # only removed rows (a handful, for seconds): every instance's sweep stays cheap
+        Index(
+            "ix_favorites_removed_at",
+            "removed_at",
+            sqlite_where=text("removed_at IS NOT NULL"),
+            postgresql_where=text("removed_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
@@ -113,6 +127,7 @@ class Favorite(Base):
         String(8), nullable=False, default=NAME_KIND, server_default=NAME_KIND
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class GameRound(Base):

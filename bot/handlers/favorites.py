@@ -12,9 +12,12 @@ Callback data carries ids only:
 Every id is checked against the database by the favourites service; whatever a modified
 client sends, the worst it gets is an alert.
 
-🗑 never deletes at once: the list message shows "Removed X · ↩ Undo" and a timer (a JobQueue
-job per message) deletes the name when the window closes, then shows the plain list again.
-Anything else done on that message first (another 🗑, ◀ ▶) ends the window early.
+🗑 never deletes at once: it marks the favourite removed in the database, the list message
+shows "Removed X · ↩ Undo", and a timer (a JobQueue job per message, on the instance that
+showed it) deletes the name when the window closes, then shows the plain list again. Anything
+else done on that message first (another 🗑, ◀ ▶) ends the window early. ↩ asks the database,
+so it works on whichever instance it reaches; every instance also sweeps out removals whose
+window is over (``sweep_removed``), so a name removed on an instance that went away goes too.
 """
 
 from __future__ import annotations
@@ -54,11 +57,14 @@ FAV_DATA = re.compile(r"fav:([0-9]{1,18}):([0-9]{1,3})\Z")
 LIST_DATA = re.compile(r"fav(del|undo|page):([0-9]{1,18}):([0-9]{1,6})\Z")
 UNDO_SECONDS = 10.0
 UNDO_SECONDS_KEY = "fav_undo_seconds"  # bot_data override of the undo window (tests)
+UNDO_JOB_PREFIX = "favundo:"  # + <chat_id>:<message_id>: a list message's window timer
 SAVE_MARK, SAVED_MARK = "⭐", "✅"
 EXPORT_BASENAME = "namecraft-favorites"
 PRUNE_EVERY = timedelta(hours=12)  # once per 12 hours across instances (job_runs decides)
 PRUNE_CHECK = timedelta(minutes=10)  # how often each instance asks whether it is due
 PRUNE_JOB = "prune"
+SWEEP_SECONDS_KEY = "fav_sweep_seconds"  # bot_data override of how often to sweep (tests)
+SWEEP_JOB = "favorites-sweep"
 
 PHRASE_TOAST_CHARS = 60  # a toast holds 200 characters; a phrase runs to 300
 PHRASE_BUTTON_CHARS = 24  # 🗑 and ↩ buttons name a phrase by its first words
@@ -218,8 +224,12 @@ def undo_seconds(bot_data: dict) -> float:
     return float(bot_data.get(UNDO_SECONDS_KEY, UNDO_SECONDS))
 
 
+def undo_window(bot_data: dict) -> timedelta:
+    return timedelta(seconds=undo_seconds(bot_data))
+
+
 def undo_job_name(chat_id: int, message_id: int) -> str:
-    return f"favundo:{chat_id}:{message_id}"
+    return f"{UNDO_JOB_PREFIX}{chat_id}:{message_id}"
 
 
 async def end_undo_window(context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
@@ -237,7 +247,10 @@ async def undo_window_closed(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert job is not None
     data: dict = job.data  # type: ignore[assignment]
     favorites = services(context).favorites
-    await favorites.commit_removal(data["favorite_id"])
+    window = undo_window(context.bot_data)
+    await favorites.commit_removal(data["favorite_id"], window)
+    if await undo_offered_elsewhere(context, data["user_id"], window):
+        return
     page = await favorites.page(data["user_id"], data["page"])
     text, markup = favorites_view(page, data["user_id"], data["lang"])
     try:
@@ -249,6 +262,24 @@ async def undo_window_closed(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     except TelegramError as error:  # the list was deleted meanwhile, or is too old to edit
         log.info("could not refresh a favourites list after its undo window: %s", error)
+
+
+async def undo_offered_elsewhere(
+    context: ContextTypes.DEFAULT_TYPE, user_id: int, window: timedelta
+) -> bool:
+    """Whether another instance is offering an undo to this user right now: a removal of
+    theirs is still in its window and no timer here knows it. It was most likely made on
+    this same list (its 🗑 reached that instance), whose timer will refresh the list in its
+    turn; refreshing now would take its ↩ away early."""
+    pending = await services(context).favorites.pending_removals(user_id, window)
+    if not pending or context.job_queue is None:
+        return False
+    here = {
+        job.data["favorite_id"]  # type: ignore[index]
+        for job in context.job_queue.jobs()
+        if job is not context.job and (job.name or "").startswith(UNDO_JOB_PREFIX)
+    }
+    return bool(pending - here)
 
 
 async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -266,24 +297,22 @@ async def favorites_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     kind, favorite_id, page_number = match[1], int(match[2]), int(match[3])
     removed = None
     if kind == "del":
-        if favorites.is_hidden(favorite_id):  # a second quick 🗑: its undo is on offer already
-            again = await favorites.remove(user_id, favorite_id)
-            if again is None:
-                await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
-            else:
-                await query.answer(
-                    t(who.lang, item_key("fav_removed", again), name=item_label(again))
-                )
-            return
-        removed = await favorites.remove(user_id, favorite_id)
-        if removed is None:
+        removal = await favorites.remove(user_id, favorite_id)
+        if removal is None:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
+            return
+        removed = removal.record
+        if not removal.first:  # a second quick 🗑 (here or elsewhere): its undo is on offer
+            await query.answer(
+                t(who.lang, item_key("fav_removed", removed), name=item_label(removed))
+            )
             return
         if message is not None:
             await end_undo_window(context, message)  # one undo offer per message
         await query.answer(t(who.lang, item_key("fav_removed", removed), name=item_label(removed)))
     elif kind == "undo":
-        status, record = await favorites.undo_removal(user_id, favorite_id)
+        window = undo_window(context.bot_data)
+        status, record = await favorites.undo_removal(user_id, favorite_id, window)
         if status is UndoStatus.NOT_YOURS:
             await query.answer(t(who.lang, "fav_not_yours"), show_alert=True)
             return
@@ -374,3 +403,28 @@ async def schedule_pruning(app: Application) -> None:
     every ``PRUNE_CHECK``; one instance prunes per period however many run."""
     await run_if_due(app, PRUNE_JOB, PRUNE_EVERY, prune_stored_answers_once)
     schedule_shared_job(app, PRUNE_JOB, PRUNE_EVERY, prune_stored_answers_once, PRUNE_CHECK)
+
+
+async def sweep_removed(app: Application) -> int:
+    """Delete the favourites (anyone's) whose undo window is over; how many. Each list's
+    timer deletes its own on time; this catches what no timer will: a removal whose
+    instance went away, or whose list moved on to another instance."""
+    swept = await app.bot_data["services"].favorites.purge_removed(undo_window(app.bot_data))
+    if swept:
+        log.info("swept %d removed favourites", swept)
+    return swept
+
+
+async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback for ``sweep_removed``."""
+    await sweep_removed(context.application)
+
+
+def schedule_removal_sweep(app: Application) -> None:
+    """Start-up hook: sweep every ``UNDO_SECONDS`` (bot_data may change it) on every
+    instance; the DELETE reads only the index of removed rows, so it costs next to nothing."""
+    if app.job_queue is None:
+        log.warning("no JobQueue: removed favourites are deleted at once, without undo")
+        return
+    every = float(app.bot_data.get(SWEEP_SECONDS_KEY, UNDO_SECONDS))
+    app.job_queue.run_repeating(sweep_job, interval=every, first=every, name=SWEEP_JOB)

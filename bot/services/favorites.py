@@ -3,10 +3,12 @@
 Buttons only ever carry ids (a generation id and an index, a favourite id). Anything they say
 is checked here against the database, so a forged or stale button can at worst be refused.
 
-Removing is two steps, so a stray 🗑 never loses a name: ``remove`` only hides the favourite
-(lists, counts and exports leave it out) and ``undo_removal`` shows it again; the row is
-deleted by ``commit_removal`` once the undo window has passed. Hidden ids live in memory: if
-the bot stops inside the window, the name simply stays saved.
+Removing is two steps, so a stray 🗑 never loses a name: ``remove`` only marks the favourite
+removed (``removed_at``; lists, counts and exports leave it out) and ``undo_removal`` clears the
+mark while the undo window is open; the row is deleted once the window has passed, by
+``commit_removal`` (the list message's timer) or ``purge_removed`` (every instance's sweep).
+All of it is in the database, none in the process: any instance can undo what another
+removed, and an instance that dies inside the window leaves nothing undone.
 """
 
 from __future__ import annotations
@@ -34,8 +36,14 @@ CSV_COLUMNS = ("name", "style", "prefix", "saved_at", "kind", "voice")
 
 class UndoStatus(Enum):
     RESTORED = "restored"
-    TOO_LATE = "too_late"  # the removal went through: the row is gone
+    TOO_LATE = "too_late"  # the removal went through (or its window is over): it stays gone
     NOT_YOURS = "not_yours"
+
+
+@dataclass(frozen=True)
+class Removal:
+    record: FavoriteRecord
+    first: bool  # False: it was removed already (a second quick 🗑, here or elsewhere)
 
 
 class SaveStatus(Enum):
@@ -65,10 +73,6 @@ class FavoritesService:
     def __init__(self, repo: FavoritesRepository, page_size: int = PAGE_SIZE) -> None:
         self.repo = repo
         self.page_size = page_size
-        self._hidden: dict[int, FavoriteRecord] = {}  # removed, undo still possible; by id
-
-    def _hidden_ids(self, user_id: int) -> list[int]:
-        return [fid for fid, record in self._hidden.items() if record.user_id == user_id]
 
     async def record(self, chat_id: int, user_id: int, batch: NameBatch) -> int:
         """Store an answer so its buttons can refer to it by id; returns the id."""
@@ -109,65 +113,81 @@ class FavoritesService:
         if record is None or not 0 <= index < len(record.names):
             return SaveResult(SaveStatus.INVALID)
         name = record.names[index]
-        added = await self.repo.add_favorite(
-            user_id, name, record.style, record.prefix, record.id, record.kind
-        )
-        if not added:  # saved before; if it was just removed (undo pending), it is back now
-            existing = await self.repo.find(user_id, name, record.style)
-            if existing is not None and self._hidden.pop(existing.id, None) is not None:
-                added = True
+        added = await self._add(user_id, name, record)
         status = SaveStatus.SAVED if added else SaveStatus.ALREADY
         return SaveResult(status, name, record.user_id, record.kind)
 
+    async def _add(self, user_id: int, name: str, record: GenerationRecord) -> bool:
+        """Insert the favourite; when the unique key says it exists but is removed (🗑, the
+        sweep has not deleted it yet), bring that row back instead. False: saved already.
+        A sweep deleting the row between the two steps just lets the insert through the
+        second time round."""
+        for _ in range(2):
+            if await self.repo.add_favorite(
+                user_id, name, record.style, record.prefix, record.id, record.kind
+            ):
+                return True
+            if await self.repo.restore_saved(user_id, name, record.style):
+                return True
+            if await self.repo.find(user_id, name, record.style) is not None:
+                return False
+        return False
+
     async def page(self, user_id: int, page: int) -> FavoritesPage:
         """One page of the list; a page past the end (after deletions) shows the last one."""
-        hidden = self._hidden_ids(user_id)
-        total = await self.repo.count(user_id, hidden)
+        total = await self.repo.count(user_id)
         pages = max(1, math.ceil(total / self.page_size))
         page = min(max(page, 0), pages - 1)
-        items = await self.repo.page(user_id, page * self.page_size, self.page_size, hidden)
+        items = await self.repo.page(user_id, page * self.page_size, self.page_size)
         return FavoritesPage(items, page, pages, total, self.page_size)
 
     async def prune_generations(self, max_age: timedelta = GENERATION_TTL) -> int:
         """Forget answers older than ``max_age`` so the table does not grow forever."""
         return await self.repo.prune_generations(utcnow() - max_age)
 
-    async def remove(self, user_id: int, favorite_id: int) -> FavoriteRecord | None:
-        """Hide one of the user's favourites until ``commit_removal`` deletes it; None when it
-        is not theirs (ids in buttons can be forged). Removing a hidden one again is a no-op."""
-        record = self._hidden.get(favorite_id) or await self.repo.get(favorite_id)
+    async def remove(self, user_id: int, favorite_id: int) -> Removal | None:
+        """Mark one of the user's favourites removed (undo possible for a while); None when it
+        is not theirs or no longer exists (ids in buttons can be forged, lists go stale).
+        Removing a removed one again changes nothing (``Removal.first`` is False)."""
+        record = await self.repo.get(favorite_id)
         if record is None or record.user_id != user_id:
             return None
-        self._hidden[favorite_id] = record
-        return record
+        first = await self.repo.mark_removed(user_id, favorite_id, utcnow())
+        return Removal(record, first)
 
     async def undo_removal(
-        self, user_id: int, favorite_id: int
+        self, user_id: int, favorite_id: int, window: timedelta
     ) -> tuple[UndoStatus, FavoriteRecord | None]:
-        """Show a removed favourite again, if its removal has not gone through yet."""
-        record = self._hidden.get(favorite_id)
-        if record is None:  # not hidden: deleted already, or never removed (a restart)
-            record = await self.repo.get(favorite_id)
-            if record is None:
-                return UndoStatus.TOO_LATE, None
+        """Bring a removed favourite back if it was removed less than ``window`` ago. The
+        conditional UPDATE decides (so the answer is the same on every instance); reading
+        the row afterwards only says why it did not restore."""
+        restored = await self.repo.restore(user_id, favorite_id, utcnow() - window)
+        record = await self.repo.get(favorite_id)
+        if record is None:
+            return UndoStatus.TOO_LATE, None
         if record.user_id != user_id:
             return UndoStatus.NOT_YOURS, None
-        self._hidden.pop(favorite_id, None)
-        return UndoStatus.RESTORED, record
+        if restored or record.removed_at is None:  # or never removed / restored already
+            return UndoStatus.RESTORED, record
+        return UndoStatus.TOO_LATE, None
 
-    async def commit_removal(self, favorite_id: int) -> bool:
-        """Delete a removed favourite for good (the undo window is over); False when it was
-        restored (or saved again) meanwhile."""
-        record = self._hidden.pop(favorite_id, None)
-        if record is None:
-            return False
-        return await self.repo.remove(record.user_id, favorite_id)
+    async def commit_removal(self, favorite_id: int, window: timedelta | None = None) -> bool:
+        """Delete a removed favourite for good: at once (the list moved on), or given
+        ``window``, only once it has been removed that long. False when it was restored (or
+        saved again) meanwhile, or someone else deleted it first."""
+        before = None if window is None else utcnow() - window
+        return await self.repo.delete_removed(favorite_id, before)
 
-    def is_hidden(self, favorite_id: int) -> bool:
-        return favorite_id in self._hidden
+    async def purge_removed(self, window: timedelta) -> int:
+        """Delete every favourite (anyone's) removed longer than ``window`` ago."""
+        return await self.repo.purge_removed(utcnow() - window)
+
+    async def pending_removals(self, user_id: int, window: timedelta) -> set[int]:
+        """The ids of the user's favourites removed less than ``window`` ago (undo open)."""
+        return set(await self.repo.removed_since(user_id, utcnow() - window))
 
     async def all(self, user_id: int) -> list[FavoriteRecord]:
-        return await self.repo.page(user_id, hidden=self._hidden_ids(user_id))
+        return await self.repo.page(user_id)
 
 
 def export_txt(items: list[FavoriteRecord]) -> bytes:
