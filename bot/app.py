@@ -45,6 +45,7 @@ from bot.instances import (
     JOB_RUNS_KEY,
     PROCESSED_UPDATES_KEY,
     REDELIVERY_GROUP,
+    cancel_pending_releases,
     new_instance_id,
     schedule_update_pruning,
     skip_redelivered,
@@ -215,6 +216,7 @@ async def on_startup(app: Application) -> None:
 
 
 async def on_shutdown(app: Application) -> None:
+    cancel_pending_releases(app)
     await app.bot_data["engine"].dispose()
     app.bot_data["executor"].shutdown()
 

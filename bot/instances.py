@@ -15,6 +15,7 @@ as one, because nothing they must agree on lives in a process:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -41,6 +42,10 @@ INSTANCE_KEY = "instance_id"
 REDELIVERY_GROUP = -100
 JOB_RUNS_KEY = "job_runs"
 PROCESSED_UPDATES_KEY = "processed_updates"
+PENDING_RELEASES_KEY = "pending_claim_releases"
+# Pauses (seconds) between tries to release a claim the database refused: ~31 s in all, well
+# inside STALE_CLAIM, after which the next copy takes the claim over anyway.
+RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 # Telegram gives up redelivering a webhook update within hours; a day is plenty to remember.
 REMEMBER_UPDATES = timedelta(hours=24)
@@ -142,18 +147,47 @@ async def skip_redelivered(update: object, context: ContextTypes.DEFAULT_TYPE) -
 
 async def end_claim(app: Application, update: Update, handled: bool) -> None:
     """Webhook server, after a delivery that claimed its update: ``handled`` (answered 200)
-    finishes the claim, otherwise (500: Telegram sends it again) it is released. Failing to
-    write is logged only: a claim left open is taken over after ``STALE_CLAIM``."""
+    finishes the claim, otherwise (500: Telegram sends it again) it is released.
+
+    A release usually follows a database outage, so it often fails too: it is then retried
+    in the background for about half a minute (``RELEASE_RETRIES``), so that once the
+    database is back the next copy Telegram sends is handled rather than asked to come again
+    until the claim is stale. A finish that fails is only logged: Telegram got its 200 and
+    sends no copy to drop."""
     processed: ProcessedUpdatesRepository = app.bot_data[PROCESSED_UPDATES_KEY]
-    end = processed.finish if handled else processed.release
+    bot_id, update_id = app.bot.id, update.update_id
     try:
-        await end(app.bot.id, update.update_id)
+        await (processed.finish if handled else processed.release)(bot_id, update_id)
+        return
     except Exception:
-        log.warning(
-            "could not %s the claim on update %s",
-            "finish" if handled else "release",
-            update.update_id,
-        )
+        if handled:
+            log.warning("could not finish the claim on update %s", update_id)
+            return
+    log.warning("could not release the claim on update %s yet; retrying", update_id)
+    pending: set[asyncio.Task] = app.bot_data.setdefault(PENDING_RELEASES_KEY, set())
+    task = asyncio.create_task(_release_later(processed, bot_id, update_id))
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+
+
+async def _release_later(
+    processed: ProcessedUpdatesRepository, bot_id: int, update_id: int
+) -> None:
+    for pause in RELEASE_RETRIES:
+        await asyncio.sleep(pause)
+        try:
+            await processed.release(bot_id, update_id)
+        except Exception:
+            continue
+        log.info("released the claim on update %s", update_id)
+        return
+    log.warning("gave up releasing update %s: its claim goes stale instead", update_id)
+
+
+def cancel_pending_releases(app: Application) -> None:
+    """Shut-down hook: retries still waiting stop (their claims go stale, STALE_CLAIM)."""
+    for task in list(app.bot_data.get(PENDING_RELEASES_KEY, ())):
+        task.cancel()
 
 
 async def prune_processed_updates(app: Application) -> None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from telegram.ext import Application, ContextTypes, Job
 
@@ -379,7 +378,11 @@ async def test_a_star_press_delivered_to_both_instances_at_once_saves_once(
         query_id = api.press_button(answer, exact_button(api, answer, f"⭐ {name}"))
         pressed = one_update(api)
         posts = await asyncio.gather(instances.post(0, pressed), instances.post(1, pressed))
-        assert [post.status for post in posts] == [200, 200]
+        # the copy that lost the race is dropped (200) or, while the winner is still at it,
+
+        # asked to come again (500: the winner could still fail); never both handled
+
+        assert sorted(post.status for post in posts) in ([200, 200], [200, 500])
         answers = [
             call
             for call in api.calls[since:]
@@ -407,17 +410,15 @@ async def test_a_message_delivered_to_both_instances_at_once_is_answered_once(
             posts = await asyncio.gather(
                 instances.post(turn % 2, helped), instances.post(1 - turn % 2, helped)
             )
-            assert [post.status for post in posts] == [200, 200]
+            # the copy that lost the race is dropped (200) or, while the winner is still at it,
+
+            # asked to come again (500: the winner could still fail); never both handled
+
+            assert sorted(post.status for post in posts) in ([200, 200], [200, 500])
             assert processed(database_url, helped) == [(1,)]
         assert len(sent_messages(api, since, ANN)) == 3, api.dump_calls(since)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: skip_redelivered records the update id before handling, so the redelivery "
-    "that the webhook's 500 asks for is dropped as a duplicate and the user never gets an "
-    "answer (remove this marker once fixed)",
-)
 async def test_an_update_that_failed_on_the_database_midway_is_handled_when_redelivered(
     api: FakeBotApi, database_url: str, shipped_models: Models
 ) -> None:
@@ -425,8 +426,11 @@ async def test_an_update_that_failed_on_the_database_midway_is_handled_when_rede
     that Telegram sends it again and the answer comes then (bot/webhook.py). Here the update
     id was recorded (bot/instances.py) before the database went: Bo, a chat admin, sends
     /reveal; while the bot asks Telegram whether he is an admin (getChatMember, slow) the
-    database stops answering, so the reveal fails and the POST gets its 500. The redelivery,
-    once the database is back, must reveal the round."""
+    database stops answering, so the reveal fails and the POST gets its 500 (and the claim
+    cannot be given back yet). Telegram keeps sending the update, to either instance: while
+    the claim is open the copies get 500 too, never a 200 that drops them; once instance 0's
+    background retry has released the claim (the database is back), a copy reveals the round,
+    once. (Before the claim could be released, the first copy got 200 and was dropped.)"""
     ann, bo = api.user(ANN, "Ann"), api.user(BO, "Bo")
     async with webhook_instances(
         api, database_url, shipped_models, **{SECONDS_KEY: LONG_ROUND}
@@ -443,5 +447,13 @@ async def test_an_update_that_failed_on_the_database_midway_is_handled_when_rede
             assert (await posting).status == 500
         assert sent_messages(api, since, GROUP) == []  # no apology: the answer comes later
 
-        assert (await instances.post(1, reveal)).status == 200  # Telegram sends it again
+        statuses = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while not statuses or statuses[-1] != 200:  # Telegram sends it again, and again
+            assert asyncio.get_running_loop().time() < deadline, statuses
+            statuses.append((await instances.post(len(statuses) % 2, reveal)).status)
+            await asyncio.sleep(0.2)
+        assert set(statuses[:-1]) <= {500}, statuses
+        assert len(answers_sent(api, since)) == 1, api.dump_calls(since)
+        assert (await instances.post(1, reveal)).status == 200  # a late copy: dropped
         assert len(answers_sent(api, since)) == 1, api.dump_calls(since)
