@@ -1,6 +1,6 @@
 """Benchmark what the bot serves for sentiment against TF-IDF + logistic regression baselines.
 
-For each language, the served reader (short-text model + review model, routed by length, int8
+For each language, the served reader (short-text model + review model, routed, int8
 GRUs, calibrated) is scored on a long-review test set and a short-text held-out set, next to
 TF-IDF + LR baselines trained on the same training file with the same ``clean_text``:
 

@@ -247,3 +247,59 @@ def test_clean_text_makes_any_user_string_safe_for_the_tokenizer(raw: str, expec
     cleaned = clean_text(raw, "en")
     assert cleaned == expected
     cleaned.encode("utf-8")  # no lone surrogate left
+
+
+POST_WORDS = ["today", "we", "saw", "a", "and", "great", "hated"]
+REVIEW_WORDS = ["the", "film", "plot", "story", "movie", "wonderful", "boring"]
+
+
+def _domain_texts(rng: random.Random, words: list[str], n: int) -> list[tuple[str, str]]:
+    """n texts of 4-24 words drawn from one domain's vocabulary (lengths of both overlap)."""
+    return [
+        (" ".join(rng.choice(words) for _ in range(rng.randint(4, 24))), rng.choice(["pos", "neg"]))
+        for _ in range(n)
+    ]
+
+
+def test_domain_router_sends_posts_and_reviews_to_their_model_whatever_their_length(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """Length routing sends a long post to the review model and a short review to the short
+    model; the learned router reads what kind of text it is. One-liners always go short."""
+    rng = random.Random(3)
+    (tmp_path / "data" / "sentiment").mkdir(parents=True)
+    posts, reviews = _domain_texts(rng, POST_WORDS, 150), _domain_texts(rng, REVIEW_WORDS, 150)
+    write_labelled_csv(tmp_path / "data" / "sentiment" / "tweeteval_sentiment_train.csv.gz", posts)
+    write_labelled_csv(tmp_path / "data" / "sentiment" / "imdb_train.csv.gz", reviews)
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    for name in ("sentiment-en.pt", "sentiment-en-short.pt"):
+        (folder / name).write_bytes((tiny_models / name).read_bytes())
+    code = ml_main(
+        [
+            "fit-sentiment-router", "--checkpoint", str(folder / "sentiment-en-short.pt"),
+            "--data-dir", str(tmp_path / "data"), "--always-short-tokens", "3", "--c", "4",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    meta = torch.load(folder / "sentiment-en-short.pt", weights_only=True)["meta"]
+    assert meta["router_report"]["val_review_misrouted"] < 0.1
+    long_post = "today we saw a great and today we saw a great and today we saw a"
+    short_review = "the film plot story movie"
+    one_liner = "the film"  # 2 tokens: a message, however film-like
+    texts = [long_post, short_review, one_liner]
+
+    by_length = SentimentReader.load(folder, "en", quantize=False)
+    by_length.route_by_domain, by_length.max_short_tokens = False, 10
+    assert by_length.probabilities(texts)[2] == ["review", "short", "short"]
+
+    by_domain = SentimentReader.load(folder, "en", quantize=False)
+    assert by_domain.short is not None and by_domain.short.router is not None
+    assert by_domain.probabilities(texts)[2] == ["short", "review", "short"]
+    # The stored router survives the checkpoint's weights_only round trip unchanged.
+    router = by_domain.short.router
+    again = type(router).from_meta(router.to_meta())
+    ids = [[5, 6, 7, 8, 9, 10]]
+    assert again.short_probability(["x"], ids) == pytest.approx(
+        router.short_probability(["x"], ids), rel=1e-5
+    )

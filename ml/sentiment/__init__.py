@@ -1,7 +1,8 @@
 """Sentiment analysis for Namecraft: BiGRU classifiers for English and Russian messages.
 
-A short-text model (one-line messages) and a review model per language, routed by length
-(``reader.py``). Pure PyTorch + Hugging Face ``tokenizers``; never imports the bot or Telegram.
+A short-text model (one-line messages) and a review model per language, routed by length (en)
+or by a learned "post or review" classifier (ru; ``reader.py``, ``router.py``). Pure PyTorch +
+Hugging Face ``tokenizers``; never imports the bot or Telegram.
 """
 
 from ml.sentiment.data import clean_text

@@ -32,6 +32,18 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_router(args: argparse.Namespace) -> int:
+    import json
+
+    from ml.sentiment.router import fit_router_checkpoint
+
+    report = fit_router_checkpoint(
+        args.checkpoint, args.data_dir, c=args.c, always_short_tokens=args.always_short_tokens
+    )
+    print(json.dumps(report))
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from ml.sentiment.evaluate import run_eval
 
@@ -63,6 +75,16 @@ def register(subparsers: Any) -> None:
     c.add_argument("--data-dir", default=None)
     c.add_argument("--threads", type=int, default=1)
     c.set_defaults(func=_calibrate)
+
+    r = subparsers.add_parser(
+        "fit-sentiment-router",
+        help="fit a short checkpoint's 'short post or review' router (stored in its meta)",
+    )
+    r.add_argument("--checkpoint", required=True, help="the short checkpoint (…-short.pt)")
+    r.add_argument("--data-dir", default=None)
+    r.add_argument("--c", type=float, default=16.0, help="inverse L2 strength of the LR")
+    r.add_argument("--always-short-tokens", type=int, default=32)
+    r.set_defaults(func=_fit_router)
 
     e = subparsers.add_parser("eval-sentiment", help="score a checkpoint on a labelled CSV")
     which = e.add_mutually_exclusive_group(required=True)

@@ -185,11 +185,14 @@ class SentimentRNN(nn.Module):
         x = self.emb_dropout(self.embedding(tokens))
         pos = torch.arange(T, device=tokens.device)[None, :]
         valid = pos < lengths[:, None]  # (B, T)
-        rev = torch.where(valid, lengths[:, None] - 1 - pos, pos)  # per-row reversal index
-        rev3 = rev[:, :, None].expand(-1, -1, x.shape[-1])
         h_fwd, _ = self.gru(x)
-        h_bwd, _ = self.gru_reverse(x.gather(1, rev3))
-        h_bwd = h_bwd.gather(1, rev[:, :, None].expand(-1, -1, h_bwd.shape[-1]))
+        if bool((lengths == T).all()):  # no padding (e.g. one text): reversing is a flip
+            h_bwd = self.gru_reverse(x.flip(1))[0].flip(1)
+        else:
+            rev = torch.where(valid, lengths[:, None] - 1 - pos, pos)  # per-row reversal index
+            rev3 = rev[:, :, None].expand(-1, -1, x.shape[-1])
+            h_bwd, _ = self.gru_reverse(x.gather(1, rev3))
+            h_bwd = h_bwd.gather(1, rev[:, :, None].expand(-1, -1, h_bwd.shape[-1]))
         h = torch.cat([h_fwd, h_bwd], dim=-1)
         mask = valid.unsqueeze(-1)
         h_max = h.masked_fill(~mask, float("-inf")).max(dim=1).values

@@ -11,9 +11,10 @@ from torch import nn
 
 from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, model_name_for
 from ml.sentiment.data import clean_text
-from ml.sentiment.features import collate, encode_texts, length_batches
+from ml.sentiment.features import add_char_ngrams, collate, features_from_ids, length_batches
 from ml.sentiment.model import SentimentRNN
-from ml.sentiment.tokenizer import tokenizer_from_str
+from ml.sentiment.router import DomainRouter
+from ml.sentiment.tokenizer import encode_batch, tokenizer_from_str
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,14 @@ class SentimentClassifier:
         domain: str = "review",
         route_max_tokens: int | None = None,
         short_blend: float = 0.0,
+        router: DomainRouter | None = None,
     ) -> None:
         self.model = model.eval()
         self.temperature = temperature  # fitted on validation (calibration.py); 1.0 if never
         self.domain = domain  # "review" (long texts) or "short" (one-line messages)
         self.route_max_tokens = route_max_tokens  # short models: longest text routed to them
         self.short_blend = short_blend  # 3-class review models: the short model's vote weight
+        self.router = router  # short models: the learned "short post or review" router, if any
         self.tokenizer = tokenizer
         self.lang = lang
         self.labels = labels
@@ -94,29 +97,36 @@ class SentimentClassifier:
             domain=str(meta.get("domain", "review")),
             route_max_tokens=meta.get("route_max_tokens"),
             short_blend=float(meta.get("short_blend", 0.0)),
+            router=DomainRouter.from_meta(meta["router"]) if "router" in meta else None,
         )
 
     @torch.inference_mode()
     def channel_logits(
-        self, texts: list[str], batch_size: int = 64
+        self, texts: list[str], batch_size: int = 64, token_ids: list[list[int]] | None = None
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         """({"mixed", "rnn", "bag"} → logits (N, C), n_tokens, truncated) for raw texts.
 
         Cleaning happens here. "mixed" is what the bot uses; the single channels are for
         evaluation (how much each contributes), and come at no extra cost. No temperature.
+        ``token_ids``: the cleaned texts' subword ids when the caller has them already (the
+        reader tokenizes once to route; tokenizing a review again costs about a millisecond).
         """
         cfg = self.model.config
         cleaned = [clean_text(t, self.lang) for t in texts]
-        ids, bags, n_tokens, truncated = encode_texts(
-            self.tokenizer,
-            cleaned,
+        if token_ids is None:
+            token_ids = encode_batch(self.tokenizer, cleaned)
+        ids, bags, n_tokens, truncated = features_from_ids(
+            token_ids,
             self.head,
             self.tail,
             cfg["vocab_size"],
             cfg["buckets"],
             cfg.get("ngram_order", 2),  # checkpoints from before the option used bigrams
-            cfg.get("char_ngrams"),
         )
+        if cfg.get("char_ngrams"):
+            bags = add_char_ngrams(
+                bags, cleaned, cfg["char_ngrams"], cfg["vocab_size"], cfg["buckets"]
+            )
         # Batches of similar length (less padding); results go back to the input order.
         logits = {name: torch.zeros(len(ids), len(self.labels)) for name in ("mixed", "rnn", "bag")}
         for rows in length_batches([len(x) for x in ids], batch_size, None):
