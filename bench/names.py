@@ -3,7 +3,8 @@
     .venv/bin/python bench/names.py [--data-dir ../shared/data] [--samples 10000] [--repeats 200]
 
 Prints one table per measure and, last, one JSON line. Every number is measured in this run,
-on the served form of the styles (int8 GRU and linear layers, the style's guidance):
+on the served form of the styles (``NameModel.load(quantize=True)``: the hand-stepped GRU of
+``ml.names.stepper`` with int8 products, the style's guidance):
 
 * NLL: ``names-makemore.pt`` on makemore's test split (and on its names unseen in training);
   the conditional styles on their own held-out names (split by name), per attribute.
@@ -18,12 +19,14 @@ on the served form of the styles (int8 GRU and linear layers, the style's guidan
 * obscene: names the obscenity filter flags among ``--samples`` raw samples per style, and
   after the filter (what users can see).
 * latency: one ``/name`` (8 names, one thread), p50/p99, next to the unconditional makemore
-  model with the same sampler as the baseline.
+  model with the same sampler as the baseline; and one en ``/name`` by each sampling path
+  (naive loop, batched ``nn.GRU`` fp32 / int8, ``GRUStepper`` fp32 / int8), interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import statistics
@@ -218,14 +221,27 @@ def naive_names(bundle: NameModel, prefix: str, count: int, seed: int) -> list[s
 
 def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
     """p50 ms of one /name (8 names) by the old and new paths, interleaved in one process so
-    the machine's drift hits all of them alike: naive loop (fp32), batched (fp32), batched
-    (int8, what the bot serves)."""
-    fp32, int8 = NameModel.load(path), NameModel.load(path, quantize=True)
-    paths: dict[str, Callable[[str, int], object]] = {
-        "naive_fp32": lambda prefix, seed: naive_names(fp32, prefix, 8, seed),
-        "batched_fp32": lambda prefix, seed: sample_names(fp32, prefix, 8, 1.0, seed=seed),
-        "batched_int8": lambda prefix, seed: sample_names(int8, prefix, 8, 1.0, seed=seed),
+    the machine's drift hits all of them alike: a naive loop (fp32), the batched sampler on
+    ``nn.GRU`` (fp32, and int8: what the bot served before issue 11), and on the hand-stepped
+    ``GRUStepper`` (fp32, and int8: what the bot serves). Each batched path also runs guided
+    (sex "f" at the style's guidance: two rows per row)."""
+    stepper_fp32, stepper_int8 = NameModel.load(path), NameModel.load(path, quantize=True)
+    gru_fp32 = dataclasses.replace(stepper_fp32, stepper=None)
+    gru_int8 = dataclasses.replace(stepper_int8, stepper=None)
+    batched = {
+        "batched_fp32": gru_fp32,
+        "batched_int8": gru_int8,
+        "stepper_fp32": stepper_fp32,
+        "stepper_int8": stepper_int8,
     }
+    paths: dict[str, Callable[[str, int], object]] = {
+        "naive_fp32": lambda prefix, seed: naive_names(gru_fp32, prefix, 8, seed)
+    }
+    for name, bundle in batched.items():
+        paths[name] = lambda prefix, seed, b=bundle: sample_names(b, prefix, 8, 1.0, seed=seed)
+        paths[f"{name}_guided"] = lambda prefix, seed, b=bundle: sample_names(
+            b, prefix, 8, 1.0, seed=seed, attributes={"sex": "f"}
+        )
     timings: dict[str, list[float]] = {name: [] for name in paths}
     for i in range(repeats):
         prefix = PREFIXES["en"][i % len(PREFIXES["en"])]
@@ -234,8 +250,11 @@ def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
             run(prefix, i)
             timings[name].append((time.perf_counter() - started) * 1000)
     out = {f"{name}_p50_ms": round(statistics.median(t), 2) for name, t in timings.items()}
-    base = out["naive_fp32_p50_ms"]
-    out.update({f"{name}_ratio": round(out[f"{name}_p50_ms"] / base, 2) for name in paths})
+    for name in paths:
+        guided = name.endswith("_guided")
+        out[f"{name}_ratio"] = round(out[f"{name}_p50_ms"] / out["naive_fp32_p50_ms"], 2)
+        before = "batched_int8_guided" if guided else "batched_int8"
+        out[f"{name}_vs_int8_gru"] = round(out[f"{name}_p50_ms"] / out[f"{before}_p50_ms"], 2)
     return out
 
 
@@ -374,9 +393,22 @@ def main() -> None:
             f" {row['latency_ms_p99']:>7} {row.get('latency_controlled_ms_p50', '-')!s:>9}"
             f" {row.get('latency_controlled_ms_p99', '-')!s:>6}"
         )
-    print("\nOne /name (en, 8 names) by path, interleaved in one process: p50 ms (× naive loop)")
-    for name in ("naive_fp32", "batched_fp32", "batched_int8"):
-        print(f"  {name:13} {paths[f'{name}_p50_ms']:>7} ms  ×{paths[f'{name}_ratio']}")
+    print(
+        "\nOne /name (en, 8 names) by path, interleaved in one process: p50 ms, × the naive"
+        " loop, × batched int8 nn.GRU (served before issue 11); guided: sex f, two rows per row"
+    )
+    header = f"  {'path':13} {'p50 ms':>7} {'×naive':>7} {'×int8 GRU':>9}"
+    print(f"{header} | {'guided':>7} {'×int8 GRU':>9}")
+    for name in ("naive_fp32", "batched_fp32", "batched_int8", "stepper_fp32", "stepper_int8"):
+        line = (
+            f"  {name:13} {paths[f'{name}_p50_ms']:>7} {paths[f'{name}_ratio']:>7}"
+            f" {paths[f'{name}_vs_int8_gru']:>9}"
+        )
+        if f"{name}_guided_p50_ms" in paths:
+            line += (
+                f" | {paths[f'{name}_guided_p50_ms']:>7} {paths[f'{name}_guided_vs_int8_gru']:>9}"
+            )
+        print(line)
     print(
         json.dumps(
             {
