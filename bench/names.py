@@ -258,6 +258,49 @@ def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
     return out
 
 
+def compare_served_forms(
+    bundle: NameModel, corpus: NameCorpus, samples: int
+) -> list[dict[str, object]]:
+    """The new served form (int8 ``GRUStepper``) against the old one (int8 ``nn.GRU``):
+    ``samples`` names each (t=1.0, not unique, unscreened) with every control "any" and with
+    each sex (and for fantasy one race) asked; mean length, share of real names, share read
+    as "f" by the sex classifier (and as the race, fantasy), and the largest gap in standard
+    errors (|difference| / combined standard error; below 4 is agreement)."""
+    old = dataclasses.replace(bundle, stepper=None)
+    read_sex, _ = control_reader(corpus, "sex")
+    read_race = control_reader(corpus, "race")[0] if "race" in corpus.attributes else None
+    settings: list[dict[str, str]] = [{}, {"sex": "f"}, {"sex": "m"}]
+    if read_race is not None:
+        settings.append({"race": "elf"})
+    rows = []
+    for asked in settings:
+        row: dict[str, object] = {"asked": asked}
+        measures = {}
+        for form, served in (("old", old), ("new", bundle)):
+            names = sample_names(
+                served, "", samples, 1.0, seed=31, unique=False, attributes=asked, screen=None
+            )
+            texts = [normalize_name(g.text) for g in names]
+            values = {
+                "length": np.array([len(t) for t in texts], dtype=float),
+                "real": np.array([g.is_real for g in names], dtype=float),
+                "read_f": (read_sex(names) == "f").astype(float),
+            }
+            if read_race is not None:
+                values["read_elf"] = (read_race(names) == "elf").astype(float)
+            measures[form] = values
+            for key, v in values.items():
+                row[f"{form}_{key}"] = round(float(v.mean()), 4 if key != "length" else 3)
+        gaps = []
+        for key, a in measures["new"].items():
+            b = measures["old"][key]
+            stderr = float(np.sqrt(a.var() / len(a) + b.var() / len(b))) or 1e-9
+            gaps.append(abs(float(a.mean() - b.mean())) / stderr)
+        row["max_gap_stderr"] = round(max(gaps), 2)
+        rows.append(row)
+    return rows
+
+
 def latency(
     bundle: NameModel, style: str, repeats: int, attributes: dict[str, str] | None = None
 ) -> tuple[float, float]:
@@ -292,6 +335,34 @@ def quality_of(
     return row
 
 
+def print_served_comparison(ckpt_dir: Path, root: Path, samples: int) -> None:
+    """``--compare-served``: one table row per style and request, then one JSON line."""
+    print(
+        f"int8 nn.GRU (old) vs int8 GRUStepper (new), {samples} names each, t=1.0; "
+        "gap = largest |difference| in standard errors"
+    )
+    print(
+        f"{'style':8} {'asked':14} {'length':^14} {'real':^14} {'read ♀':^14} "
+        f"{'read elf':^14} {'gap':>5}"
+    )
+    report: dict[str, list[dict[str, object]]] = {}
+    for style, build in BUILDERS.items():
+        path = checkpoint_path(style, ckpt_dir)
+        if not path.exists():
+            continue
+        report[style] = compare_served_forms(
+            NameModel.load(path, quantize=True), build(root), samples
+        )
+        for row in report[style]:
+            asked = ",".join(f"{k}={v}" for k, v in row["asked"].items()) or "any"
+            pairs = [
+                f"{row.get(f'old_{key}', '-')!s:>6}→{row.get(f'new_{key}', '-')!s:<7}"
+                for key in ("length", "real", "read_f", "read_elf")
+            ]
+            print(f"{style:8} {asked:14} {' '.join(pairs)} {row['max_gap_stderr']:>5}")
+    print(json.dumps({"bench": "names-served-forms", "samples": samples, "styles": report}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
@@ -305,10 +376,18 @@ def main() -> None:
         action="store_true",
         help="only the latency table (quick, e.g. on a machine that is quiet for a minute)",
     )
+    parser.add_argument(
+        "--compare-served",
+        action="store_true",
+        help="only compare the int8 GRUStepper's names with the int8 nn.GRU's (issue 11)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
     ckpt_dir = Path(args.checkpoint_dir)
+    if args.compare_served:
+        print_served_comparison(ckpt_dir, root, args.classifier_samples)
+        return
     report: dict[str, dict[str, object]] = {}
 
     # the baseline: the previous release's en model (fp32, unconditional), same sampler
