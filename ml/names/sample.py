@@ -211,7 +211,10 @@ def sample_names(
         and any(value not in ("", ANY) for key, value in chosen.items() if key != PART)
     ):
         free = bundle.model.encode_attributes({PART: part})
-        model = model.guided(free, guidance) if bundle.stepper else GuidedRNN(model, free, guidance)
+        if bundle.stepper is not None:  # the stepper runs both branches in one state
+            model = bundle.stepper.guided(free, guidance)
+        else:
+            model = GuidedRNN(model, free, guidance)
     context = torch.tensor([[BOS, *vocab.encode(prepared.model_text)]])
     logits, state = model(context, attributes=conditions)
     grower = _Grower(model, logits[:, -1, :], state, conditions, temperature, generator)
@@ -349,7 +352,7 @@ class _Grower:
         return logits
 
     def _sample(self, logits: torch.Tensor) -> torch.Tensor:
-        """One next character per row at the grower's temperature (``logits`` is consumed)."""
+        """One next character per row at the grower's temperature (``logits`` is not changed)."""
         scaled = logits if self.temperature == 1.0 else logits / self.temperature
         return _draw(torch.softmax(scaled, dim=-1), self.generator)
 
