@@ -3,7 +3,8 @@
     .venv/bin/python bench/names.py [--data-dir ../shared/data] [--samples 10000] [--repeats 200]
 
 Prints one table per measure and, last, one JSON line. Every number is measured in this run,
-on the served form of the styles (int8 GRU and linear layers, the style's guidance):
+on the served form of the styles (``NameModel.load(quantize=True)``: the hand-stepped GRU of
+``ml.names.stepper`` with int8 products, the style's guidance):
 
 * NLL: ``names-makemore.pt`` on makemore's test split (and on its names unseen in training);
   the conditional styles on their own held-out names (split by name), per attribute.
@@ -18,12 +19,14 @@ on the served form of the styles (int8 GRU and linear layers, the style's guidan
 * obscene: names the obscenity filter flags among ``--samples`` raw samples per style, and
   after the filter (what users can see).
 * latency: one ``/name`` (8 names, one thread), p50/p99, next to the unconditional makemore
-  model with the same sampler as the baseline.
+  model with the same sampler as the baseline; and one en ``/name`` by each sampling path
+  (naive loop, batched ``nn.GRU`` fp32 / int8, ``GRUStepper`` fp32 / int8), interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import statistics
@@ -218,14 +221,27 @@ def naive_names(bundle: NameModel, prefix: str, count: int, seed: int) -> list[s
 
 def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
     """p50 ms of one /name (8 names) by the old and new paths, interleaved in one process so
-    the machine's drift hits all of them alike: naive loop (fp32), batched (fp32), batched
-    (int8, what the bot serves)."""
-    fp32, int8 = NameModel.load(path), NameModel.load(path, quantize=True)
-    paths: dict[str, Callable[[str, int], object]] = {
-        "naive_fp32": lambda prefix, seed: naive_names(fp32, prefix, 8, seed),
-        "batched_fp32": lambda prefix, seed: sample_names(fp32, prefix, 8, 1.0, seed=seed),
-        "batched_int8": lambda prefix, seed: sample_names(int8, prefix, 8, 1.0, seed=seed),
+    the machine's drift hits all of them alike: a naive loop (fp32), the batched sampler on
+    ``nn.GRU`` (fp32, and int8: what the bot served before issue 11), and on the hand-stepped
+    ``GRUStepper`` (fp32, and int8: what the bot serves). Each batched path also runs guided
+    (sex "f" at the style's guidance: two rows per row)."""
+    stepper_fp32, stepper_int8 = NameModel.load(path), NameModel.load(path, quantize=True)
+    gru_fp32 = dataclasses.replace(stepper_fp32, stepper=None)
+    gru_int8 = dataclasses.replace(stepper_int8, stepper=None)
+    batched = {
+        "batched_fp32": gru_fp32,
+        "batched_int8": gru_int8,
+        "stepper_fp32": stepper_fp32,
+        "stepper_int8": stepper_int8,
     }
+    paths: dict[str, Callable[[str, int], object]] = {
+        "naive_fp32": lambda prefix, seed: naive_names(gru_fp32, prefix, 8, seed)
+    }
+    for name, bundle in batched.items():
+        paths[name] = lambda prefix, seed, b=bundle: sample_names(b, prefix, 8, 1.0, seed=seed)
+        paths[f"{name}_guided"] = lambda prefix, seed, b=bundle: sample_names(
+            b, prefix, 8, 1.0, seed=seed, attributes={"sex": "f"}
+        )
     timings: dict[str, list[float]] = {name: [] for name in paths}
     for i in range(repeats):
         prefix = PREFIXES["en"][i % len(PREFIXES["en"])]
@@ -234,9 +250,55 @@ def sampling_paths(path: Path, repeats: int) -> dict[str, float]:
             run(prefix, i)
             timings[name].append((time.perf_counter() - started) * 1000)
     out = {f"{name}_p50_ms": round(statistics.median(t), 2) for name, t in timings.items()}
-    base = out["naive_fp32_p50_ms"]
-    out.update({f"{name}_ratio": round(out[f"{name}_p50_ms"] / base, 2) for name in paths})
+    for name in paths:
+        guided = name.endswith("_guided")
+        out[f"{name}_ratio"] = round(out[f"{name}_p50_ms"] / out["naive_fp32_p50_ms"], 2)
+        before = "batched_int8_guided" if guided else "batched_int8"
+        out[f"{name}_vs_int8_gru"] = round(out[f"{name}_p50_ms"] / out[f"{before}_p50_ms"], 2)
     return out
+
+
+def compare_served_forms(
+    bundle: NameModel, corpus: NameCorpus, samples: int
+) -> list[dict[str, object]]:
+    """The new served form (int8 ``GRUStepper``) against the old one (int8 ``nn.GRU``):
+    ``samples`` names each (t=1.0, not unique, unscreened) with every control "any" and with
+    each sex (and for fantasy one race) asked; mean length, share of real names, share read
+    as "f" by the sex classifier (and as the race, fantasy), and the largest gap in standard
+    errors (|difference| / combined standard error; below 4 is agreement)."""
+    old = dataclasses.replace(bundle, stepper=None)
+    read_sex, _ = control_reader(corpus, "sex")
+    read_race = control_reader(corpus, "race")[0] if "race" in corpus.attributes else None
+    settings: list[dict[str, str]] = [{}, {"sex": "f"}, {"sex": "m"}]
+    if read_race is not None:
+        settings.append({"race": "elf"})
+    rows = []
+    for asked in settings:
+        row: dict[str, object] = {"asked": asked}
+        measures = {}
+        for form, served in (("old", old), ("new", bundle)):
+            names = sample_names(
+                served, "", samples, 1.0, seed=31, unique=False, attributes=asked, screen=None
+            )
+            texts = [normalize_name(g.text) for g in names]
+            values = {
+                "length": np.array([len(t) for t in texts], dtype=float),
+                "real": np.array([g.is_real for g in names], dtype=float),
+                "read_f": (read_sex(names) == "f").astype(float),
+            }
+            if read_race is not None:
+                values["read_elf"] = (read_race(names) == "elf").astype(float)
+            measures[form] = values
+            for key, v in values.items():
+                row[f"{form}_{key}"] = round(float(v.mean()), 4 if key != "length" else 3)
+        gaps = []
+        for key, a in measures["new"].items():
+            b = measures["old"][key]
+            stderr = float(np.sqrt(a.var() / len(a) + b.var() / len(b))) or 1e-9
+            gaps.append(abs(float(a.mean() - b.mean())) / stderr)
+        row["max_gap_stderr"] = round(max(gaps), 2)
+        rows.append(row)
+    return rows
 
 
 def latency(
@@ -273,6 +335,34 @@ def quality_of(
     return row
 
 
+def print_served_comparison(ckpt_dir: Path, root: Path, samples: int) -> None:
+    """``--compare-served``: one table row per style and request, then one JSON line."""
+    print(
+        f"int8 nn.GRU (old) vs int8 GRUStepper (new), {samples} names each, t=1.0; "
+        "gap = largest |difference| in standard errors"
+    )
+    print(
+        f"{'style':8} {'asked':14} {'length':^14} {'real':^14} {'read ♀':^14} "
+        f"{'read elf':^14} {'gap':>5}"
+    )
+    report: dict[str, list[dict[str, object]]] = {}
+    for style, build in BUILDERS.items():
+        path = checkpoint_path(style, ckpt_dir)
+        if not path.exists():
+            continue
+        report[style] = compare_served_forms(
+            NameModel.load(path, quantize=True), build(root), samples
+        )
+        for row in report[style]:
+            asked = ",".join(f"{k}={v}" for k, v in row["asked"].items()) or "any"
+            pairs = [
+                f"{row.get(f'old_{key}', '-')!s:>6}→{row.get(f'new_{key}', '-')!s:<7}"
+                for key in ("length", "real", "read_f", "read_elf")
+            ]
+            print(f"{style:8} {asked:14} {' '.join(pairs)} {row['max_gap_stderr']:>5}")
+    print(json.dumps({"bench": "names-served-forms", "samples": samples, "styles": report}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=None)
@@ -286,10 +376,18 @@ def main() -> None:
         action="store_true",
         help="only the latency table (quick, e.g. on a machine that is quiet for a minute)",
     )
+    parser.add_argument(
+        "--compare-served",
+        action="store_true",
+        help="only compare the int8 GRUStepper's names with the int8 nn.GRU's (issue 11)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
     ckpt_dir = Path(args.checkpoint_dir)
+    if args.compare_served:
+        print_served_comparison(ckpt_dir, root, args.classifier_samples)
+        return
     report: dict[str, dict[str, object]] = {}
 
     # the baseline: the previous release's en model (fp32, unconditional), same sampler
@@ -374,9 +472,22 @@ def main() -> None:
             f" {row['latency_ms_p99']:>7} {row.get('latency_controlled_ms_p50', '-')!s:>9}"
             f" {row.get('latency_controlled_ms_p99', '-')!s:>6}"
         )
-    print("\nOne /name (en, 8 names) by path, interleaved in one process: p50 ms (× naive loop)")
-    for name in ("naive_fp32", "batched_fp32", "batched_int8"):
-        print(f"  {name:13} {paths[f'{name}_p50_ms']:>7} ms  ×{paths[f'{name}_ratio']}")
+    print(
+        "\nOne /name (en, 8 names) by path, interleaved in one process: p50 ms, × the naive"
+        " loop, × batched int8 nn.GRU (served before issue 11); guided: sex f, two rows per row"
+    )
+    header = f"  {'path':13} {'p50 ms':>7} {'×naive':>7} {'×int8 GRU':>9}"
+    print(f"{header} | {'guided':>7} {'×int8 GRU':>9}")
+    for name in ("naive_fp32", "batched_fp32", "batched_int8", "stepper_fp32", "stepper_int8"):
+        line = (
+            f"  {name:13} {paths[f'{name}_p50_ms']:>7} {paths[f'{name}_ratio']:>7}"
+            f" {paths[f'{name}_vs_int8_gru']:>9}"
+        )
+        if f"{name}_guided_p50_ms" in paths:
+            line += (
+                f" | {paths[f'{name}_guided_p50_ms']:>7} {paths[f'{name}_guided_vs_int8_gru']:>9}"
+            )
+        print(line)
     print(
         json.dumps(
             {

@@ -13,12 +13,13 @@ from ml.names.corpora import NameCorpus, NameRow
 from ml.names.data import encode_attributes, encode_batch, makemore_split, read_names
 from ml.names.model import PART, CharRNN, NameModel
 from ml.names.sample import sample_names
+from ml.names.stepper import GRUStepper
 from ml.names.vocab import PAD, CharVocab, normalize_name
 
 
 @torch.no_grad()
 def mean_nll(
-    model: CharRNN,
+    model: CharRNN | GRUStepper,
     names: Sequence[str],
     vocab: CharVocab,
     batch_size: int = 512,
@@ -26,7 +27,8 @@ def mean_nll(
 ) -> float:
     """Mean cross-entropy in nats per character over all names (end token in, padding out).
 
-    ``attributes`` gives each name's attribute row indices for a conditional model.
+    ``attributes`` gives each name's attribute row indices for a conditional model. ``model``
+    may be the served ``GRUStepper`` (``NameModel.served``), which the evaluation scores.
     """
     was_training = model.training
     model.eval()
@@ -70,11 +72,13 @@ def draw_rows(rows: Sequence[NameRow], n: int, seed: int = 0) -> list[NameRow]:
     return [rows[i] for i in picks.tolist()]
 
 
-def rows_nll(model: CharRNN, rows: Sequence[NameRow], vocab: CharVocab) -> float:
+def rows_nll(model: CharRNN | GRUStepper, rows: Sequence[NameRow], vocab: CharVocab) -> float:
     return mean_nll(model, [r.text for r in rows], vocab, attributes=[r.attributes for r in rows])
 
 
-def nll_by_attribute(model: CharRNN, rows: Sequence[NameRow], vocab: CharVocab) -> dict[str, float]:
+def nll_by_attribute(
+    model: CharRNN | GRUStepper, rows: Sequence[NameRow], vocab: CharVocab
+) -> dict[str, float]:
     """NLL with each row's own attributes, per attribute value ("sex=f", "era=1920", …).
 
     Also ``all`` (every row) and ``all_any`` (every row with all attributes but the name part
@@ -117,13 +121,13 @@ def evaluate_checkpoint(
     if unknown:
         raise ValueError(f"test names contain characters the model never saw: {unknown}")
     started = time.perf_counter()
-    test_nll = mean_nll(bundle.model, test, bundle.vocab)
+    test_nll = mean_nll(bundle.served, test, bundle.vocab)  # what sampling runs
     nll_seconds = time.perf_counter() - started
     train_set = set(train)
     # makemore's test set repeats names from train (a unisex name is listed twice); the
     # deduplicated score is the honest "never seen this name" number
     unseen = [name for name in test if name not in train_set]
-    unseen_nll = mean_nll(bundle.model, unseen, bundle.vocab) if unseen else float("nan")
+    unseen_nll = mean_nll(bundle.served, unseen, bundle.vocab) if unseen else float("nan")
 
     generated = sample_names(bundle, "", samples, temperature=1.0, seed=seed, unique=False)
     novel = sum(1 for g in generated if normalize_name(g.text) not in train_set)
@@ -158,7 +162,7 @@ def evaluate_corpus_checkpoint(
     test_rows = draw_rows(corpus.test, eval_draws, seed=TEST_SEED)
     generated = sample_names(bundle, "", samples, temperature=1.0, seed=0, unique=False)
     novel = sum(1 for g in generated if normalize_name(g.text) not in corpus.known_given)
-    by_attribute = nll_by_attribute(bundle.model, test_rows, bundle.vocab)
+    by_attribute = nll_by_attribute(bundle.served, test_rows, bundle.vocab)
     return {
         "checkpoint": str(checkpoint),
         "style": bundle.style,

@@ -203,14 +203,18 @@ def sample_names(
 
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else secrets.randbits(63))
-    model, vocab = bundle.model, bundle.vocab
-    conditions = model.encode_attributes(chosen)
+    model, vocab = bundle.served, bundle.vocab
+    conditions = bundle.model.encode_attributes(chosen)
     if (
         conditions is not None
         and guidance != 1.0
         and any(value not in ("", ANY) for key, value in chosen.items() if key != PART)
     ):
-        model = GuidedRNN(model, model.encode_attributes({PART: part}), guidance)
+        free = bundle.model.encode_attributes({PART: part})
+        if bundle.stepper is not None:  # the stepper runs both branches in one state
+            model = bundle.stepper.guided(free, guidance)
+        else:
+            model = GuidedRNN(model, free, guidance)
     context = torch.tensor([[BOS, *vocab.encode(prepared.model_text)]])
     logits, state = model(context, attributes=conditions)
     grower = _Grower(model, logits[:, -1, :], state, conditions, temperature, generator)
@@ -305,8 +309,24 @@ def title_case_tail(text: str, kept: int) -> str:
     return text[:kept] + cased[kept:]
 
 
+def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One index per row of ``probs``: exactly ``torch.multinomial(probs, 1).squeeze(1)``.
+
+    It is how torch draws one sample (argmax of p / q with q ~ Exp(1), the same numbers from
+    the same generator), without its validity checks, which cost more than the draw on a
+    16-row batch; every row here has some probability left (never all characters masked).
+    """
+    noise = torch.empty_like(probs).exponential_(1, generator=generator)
+    return probs.div_(noise).argmax(dim=-1)
+
+
 class _Grower:
-    """Grows continuations of one prefix state in batches (one request's worth of rows)."""
+    """Grows continuations of one prefix state in batches (one request's worth of rows).
+
+    Which row ended, and which row's last character was a separator, is kept in Python
+    lists read from one ``tolist()`` per step: on a batch of 8–32 rows each small tensor op
+    costs more than the same work on a list.
+    """
 
     def __init__(
         self,
@@ -322,14 +342,19 @@ class _Grower:
         self.separators = torch.empty(0, dtype=torch.long)  # ids of " ", "-", "'" in the vocab
         self.at_word_start = False  # the prefix's last word is empty (no prefix, or "Mary ")
 
-    def _mask_separators(self, logits: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    def _mask_separators(self, logits: torch.Tensor, after: list[bool]) -> torch.Tensor:
         """No separator (nor the end) right after a separator or at the start of a word, so
-        "-Thilly", "Baun ", "Quari'" and "O''Br" cannot be written. ``after``: (rows,) bool."""
-        if len(self.separators) and bool(after.any()):
-            rows = after.nonzero().squeeze(1)
+        "-Thilly", "Baun ", "Quari'" and "O''Br" cannot be written. ``after``: per row."""
+        if len(self.separators) and any(after):
+            rows = torch.tensor([i for i, flag in enumerate(after) if flag])
             logits[rows[:, None], self.separators[None, :]] = float("-inf")
             logits[rows, EOS] = float("-inf")
         return logits
+
+    def _sample(self, logits: torch.Tensor) -> torch.Tensor:
+        """One next character per row at the grower's temperature (``logits`` is not changed)."""
+        scaled = logits if self.temperature == 1.0 else logits / self.temperature
+        return _draw(torch.softmax(scaled, dim=-1), self.generator)
 
     def _start(self, batch: int) -> tuple[torch.Tensor, object, torch.Tensor | None]:
         logits = self.first_logits.expand(batch, -1).clone()
@@ -352,31 +377,34 @@ class _Grower:
         live = list(range(batch))  # original row of each row still in the batch
         guarded = max_nll < inf  # the loss is only tracked when something is judged on it
         nll = [0.0] * batch
-        after_sep = torch.full((batch,), self.at_word_start)
+        separator_ids = set(self.separators.tolist())
+        after_sep = [self.at_word_start] * batch
         for step in range(budget + 1):
             if step < min_new:
                 logits[:, EOS] = float("-inf")
             logits = self._mask_separators(logits, after_sep)
-            probs = torch.softmax(logits / self.temperature, dim=-1)
-            nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            if guarded:
-                picked = torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
-                for row, loss in zip(live, picked.tolist(), strict=True):
-                    nll[row] -= loss
-            going = nxt != EOS
-            for row, char, on in zip(live, nxt.tolist(), going.tolist(), strict=True):
-                if on:
+            loss = torch.log_softmax(logits, dim=-1) if guarded else None
+            nxt = self._sample(logits)
+            chars = nxt.tolist()
+            if loss is not None:
+                picked = loss.gather(1, nxt[:, None]).squeeze(1)
+                for row, value in zip(live, picked.tolist(), strict=True):
+                    nll[row] -= value
+            keep = []  # positions (in this step's batch) of the rows still writing
+            for i, (row, char) in enumerate(zip(live, chars, strict=True)):
+                if char != EOS:
                     written[row].append(char)
+                    keep.append(i)
                 else:
                     finished.append(row)
-            if step == budget or not bool(going.any()):
+            if step == budget or not keep:
                 break  # rows still going here ran past the budget: dropped
-            after_sep = torch.isin(nxt, self.separators)
-            if not bool(going.all()):
-                keep = going.nonzero().squeeze(1)
-                live = [live[i] for i in keep.tolist()]
-                nxt, state, after_sep = nxt[keep], select_rows(state, keep), after_sep[keep]
-                conditions = None if conditions is None else conditions[keep]
+            after_sep = [chars[i] in separator_ids for i in keep]
+            if len(keep) < len(live):
+                live = [live[i] for i in keep]
+                index = torch.tensor(keep)
+                nxt, state = nxt[index], select_rows(state, index)
+                conditions = None if conditions is None else conditions[index]
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
             logits = step_logits[:, -1, :]
         finished.sort()  # in row order, as drawn
@@ -400,7 +428,8 @@ class _Grower:
         prefixes: list[torch.Tensor] = []  # per step: (batch, step) characters before the suffix
         k = len(suffix)
         suffix_tensor = torch.tensor(suffix)
-        after_sep = torch.full((batch,), self.at_word_start)
+        separator_ids = set(self.separators.tolist())
+        after_sep = [self.at_word_start] * batch
         for step in range(budget - k + 1):
             if step + k >= min_new:
                 first = torch.log_softmax(logits, dim=-1)[:, suffix[0]]
@@ -414,9 +443,8 @@ class _Grower:
             # one free step for every row; ending without the suffix would waste the row
             masked = self._mask_separators(logits.clone(), after_sep)
             masked[:, EOS] = float("-inf")
-            probs = torch.softmax(masked / self.temperature, dim=-1)
-            nxt = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            after_sep = torch.isin(nxt, self.separators)
+            nxt = self._sample(masked)
+            after_sep = [char in separator_ids for char in nxt.tolist()]
             logp = logp + torch.log_softmax(logits, dim=-1).gather(1, nxt[:, None]).squeeze(1)
             rows = torch.cat([rows, nxt[:, None]], dim=1)
             step_logits, state = self.model(nxt[:, None], state, attributes=conditions)
