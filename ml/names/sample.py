@@ -29,7 +29,7 @@ import torch
 
 from ml.names.model import ANY, GIVEN, PART, NameModel, expand_state, select_rows
 from ml.names.obscenity import is_obscene
-from ml.names.vocab import BOS, EOS, normalize_name, title_case
+from ml.names.vocab import BOS, EOS, fold_to_vocab, normalize_name, title_case
 
 SEPARATORS = " -'’"
 # Rows drawn per round for ``count`` missing unique names (common names repeat, so a round
@@ -93,19 +93,7 @@ class PreparedPrefix:
 
 def fold_for(bundle: NameModel, text: str) -> tuple[str, list[str]]:
     """``text`` in the style's alphabet (é → e when only e is known) and the chars left over."""
-    out, unknown = [], []
-    for ch in text:
-        if ch in bundle.vocab or ch in SEPARATORS:
-            out.append(ch)
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        if base and all(c in bundle.vocab for c in base):
-            out.append(base)
-        else:
-            out.append(ch)
-            if ch not in unknown:
-                unknown.append(ch)
-    return "".join(out), unknown
+    return fold_to_vocab(text, bundle.vocab, keep=SEPARATORS)
 
 
 def check_prefix(bundle: NameModel, prefix: str) -> str:

@@ -7,6 +7,7 @@ character) and end (the model's way of saying "the name is complete").
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 PAD, BOS, EOS = 0, 1, 2
@@ -76,3 +77,25 @@ class CharVocab:
             if i in self.itos:
                 out.append(self.itos[i])
         return "".join(out)
+
+
+def fold_to_vocab(text: str, vocab: CharVocab, keep: str = "") -> tuple[str, list[str]]:
+    """``text`` in a model's alphabet: a letter it does not know becomes its base letter when
+    that one is known (ё → е, é → e); characters in ``keep`` pass as they are (the name
+    sampler's separators). Returns the text and the characters still unknown, in order.
+
+    One function for names and phrases, so a prefix and a phrase start are read alike.
+    """
+    out, unknown = [], []
+    for ch in text:
+        if ch in vocab or ch in keep:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base and all(c in vocab for c in base):
+            out.append(base)
+        else:
+            out.append(ch)
+            if ch not in unknown:
+                unknown.append(ch)
+    return "".join(out), unknown

@@ -13,7 +13,6 @@ season or part of the book is left out).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -220,21 +219,3 @@ def unknown_chars(units: Sequence[Unit], vocab: CharVocab) -> list[str]:
         for ch in vocab.unknown_chars(unit.text):
             seen.setdefault(ch, None)
     return list(seen)
-
-
-def fold_to_vocab(text: str, vocab: CharVocab) -> tuple[str, list[str]]:
-    """``text`` in the model's alphabet: a letter it does not know becomes its base letter
-    when that one is known (ё → е, é → e); returns the text and the characters still unknown."""
-    out, unknown = [], []
-    for ch in text:
-        if ch in vocab:
-            out.append(ch)
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        if base and all(c in vocab for c in base):
-            out.append(base)
-        else:
-            out.append(ch)
-            if ch not in unknown:
-                unknown.append(ch)
-    return "".join(out), unknown

@@ -34,8 +34,8 @@ import torch
 from ml.names.model import expand_state, select_rows
 from ml.names.obscenity import is_obscene
 from ml.names.sample import MAX_GUIDANCE, MAX_TEMPERATURE, MIN_TEMPERATURE, GuidedRNN
-from ml.names.vocab import BOS, EOS, PAD
-from ml.phrases.data import NEWLINE, fold_to_vocab
+from ml.names.vocab import BOS, EOS, PAD, fold_to_vocab
+from ml.phrases.data import NEWLINE
 from ml.phrases.model import PhraseModel
 
 ELLIPSIS = "…"
