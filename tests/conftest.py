@@ -14,6 +14,7 @@ import gzip
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -92,6 +93,24 @@ async def say(api: FakeBotApi, text: str, **kwargs: object) -> str:
     message = api.send_message(text, **kwargs)  # type: ignore[arg-type]
     reply = await api.wait_for_reply(message["chat"]["id"], since=since)
     return reply["text"]
+
+
+async def ask(api: FakeBotApi, text: str, **kwargs: Any) -> dict[str, Any]:
+    """Send ``text``; the bot's answer as it is stored (text and buttons)."""
+    since = api.mark()
+    message = api.send_message(text, **kwargs)
+    chat_id = message["chat"]["id"]
+    await api.wait_for_reply(chat_id, since=since)
+    return api.bot_messages(chat_id)[-1]
+
+
+async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:
+    """The bot's answerInlineQuery parameters for ``query``."""
+    since = api.mark()
+    query_id = api.inline_query(query, **kwargs)
+    call = await api.wait_for_call("answerInlineQuery", since=since)
+    assert call["ok"], call
+    return api.inline_answers[query_id]
 
 
 def write_labelled_csv(path: Path, rows: list[tuple[str, str]]) -> None:

@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from bot.fake_api import FakeBotApi
 from bot.handlers.favorites import UNDO_SECONDS_KEY
-from tests.conftest import say
+from tests.conftest import ask, inline, say
 from tests.dbutil import rows
 from tests.quiet import handled
 from tests.test_favorites import press, until, wait_documents
@@ -27,15 +27,6 @@ SIMPSONS = ("moe", "homer", "lenny", "barney", "carl", "marge", "simpsons")
 
 def lines_in(text: str) -> list[str]:
     return LINE.findall(text)
-
-
-async def ask(api: FakeBotApi, text: str, **kwargs: Any) -> dict[str, Any]:
-    """Send ``text``; the bot's answer as it is stored (text and buttons)."""
-    since = api.mark()
-    message = api.send_message(text, **kwargs)
-    chat_id = message["chat"]["id"]
-    await api.wait_for_reply(chat_id, since=since)
-    return api.bot_messages(chat_id)[-1]
 
 
 def model_calls(app: Application) -> int:
@@ -227,14 +218,6 @@ async def test_help_and_menus_offer_phrase(api: FakeBotApi, bot: object) -> None
         assert "phrase" in {c["command"] for c in api.get_commands(language_code=code)}
         group = api.get_commands({"type": "all_group_chats"}, language_code=code)
         assert "phrase" in {c["command"] for c in group}
-
-
-async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:
-    since = api.mark()
-    query_id = api.inline_query(query, **kwargs)
-    call = await api.wait_for_call("answerInlineQuery", since=since)
-    assert call["ok"], call
-    return api.inline_answers[query_id]
 
 
 async def test_inline_query_after_a_voice_offers_phrases(api: FakeBotApi, bot: object) -> None:

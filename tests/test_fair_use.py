@@ -22,7 +22,7 @@ from bot.handlers.common import FAIR_USE_KEY, SLOW_PARAMETER
 from bot.handlers.reviews import EDITABLE, PRUNE_REPLIES_JOB, REMEMBERED_REPLIES
 from bot.inference import InferenceExecutor
 from bot.throttle import BURST, PER_SECOND, Debouncer, FairUse, RecentAnswers, Throttle
-from tests.conftest import say
+from tests.conftest import ask, say
 from tests.dbutil import execute, rows, stored_time
 from tests.quiet import handled
 from tests.test_bot_reviews import NEGATIVE_EN, POSITIVE_EN, POSITIVE_RU
@@ -64,15 +64,6 @@ async def no_reply(api: FakeBotApi, app: Application, chat_id: int, since: int) 
     await handled(api, app)
     sent = [c for c in api.calls[since:] if c["params"].get("chat_id") == chat_id]
     assert not [c for c in sent if c["method"] in ("sendMessage", "sendDocument")], sent
-
-
-async def ask(api: FakeBotApi, text: str, **kwargs: Any) -> dict[str, Any]:
-    """Send a message and return the bot's answer as stored (text and buttons)."""
-    since = api.mark()
-    message = api.send_message(text, **kwargs)
-    chat_id = message["chat"]["id"]
-    await api.wait_for_reply(chat_id, since=since)
-    return api.bot_messages(chat_id)[-1]
 
 
 async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:

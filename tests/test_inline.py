@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
 from bot.fake_api import FakeBotApi
-from tests.conftest import say
-
-
-async def inline(api: FakeBotApi, query: str, **kwargs: Any) -> dict[str, Any]:
-    """The bot's answerInlineQuery parameters for ``query``."""
-    since = api.mark()
-    query_id = api.inline_query(query, **kwargs)
-    call = await api.wait_for_call("answerInlineQuery", since=since)
-    assert call["ok"], call
-    return api.inline_answers[query_id]
+from tests.conftest import inline, say
 
 
 async def test_prefix_gives_up_to_ten_personal_names(api: FakeBotApi, bot: object) -> None:
