@@ -233,6 +233,24 @@ def test_full_russian_names_agree_with_sex(russian: NameModel) -> None:
         assert not name.parts[2].text.endswith(("ова", "ева", "ина")), name.text
 
 
+def test_full_names_make_up_for_the_ones_the_screen_drops(russian: NameModel) -> None:
+    """The user asks for 8 full names: two that the obscenity screen refuses (or that run
+    past MAX_FULL_LENGTH) are replaced by spares, not shown as "only 6 different names"."""
+    refused: list[str] = []
+
+    def refuse_two_full_names(text: str) -> bool:
+        if " " in text and len(refused) < 2:  # whole full names, not their single parts
+            refused.append(text)
+            return True
+        return False
+
+    names = sample_full_names(
+        russian, "", 8, 1.0, seed=11, attributes={"sex": "f"}, screen=refuse_two_full_names
+    )
+    assert len(refused) == 2
+    assert len(names) == 8 and not {n.text for n in names} & set(refused)
+
+
 def test_shape_constraints_hold_or_come_back_short(russian: NameModel) -> None:
     shaped = sample_names(russian, "", 8, 1.0, seed=5, shape=Shape(min_len=6, max_len=7))
     assert shaped and all(6 <= len(n.text) <= 7 for n in shaped)

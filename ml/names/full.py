@@ -25,6 +25,7 @@ from ml.names.vocab import title_case
 
 MAX_FULL_LENGTH = 64  # what a favourite can hold
 FATHER_HEAT = 0.7
+SPARE_FULL_NAMES = 2  # drawn beyond the count asked for, per group, to make up for drops
 PARTICLES = frozenset({"of", "the", "von", "van", "de", "du", "da", "del", "der", "la", "le"})
 
 
@@ -93,7 +94,9 @@ def sample_full_names(
     results: list[FullName] = []
     for sex, n in groups.items():
         sex_attr = {} if sex == ANY else {"sex": sex}
-        given = draw(n, GIVEN, sex_attr, prefix=prefix, shape=shape)
+        # a spare or two: a full name over MAX_FULL_LENGTH, or one the screen refuses, is
+        # dropped below, and the user asked for ``count``, not "up to"
+        given = draw(n + SPARE_FULL_NAMES, GIVEN, sex_attr, prefix=prefix, shape=shape)
         family_attrs = {"race": chosen["race"]} if "race" in chosen else {}
         family = draw(len(given), FAMILY, {"sex": ANY, **family_attrs})
         if bundle.style == "ru":
@@ -111,7 +114,7 @@ def sample_full_names(
                 FullName((first, GeneratedName(lower_particles(last.text), last.is_real)))
                 for first, last in zip(given, family, strict=False)
             )
-    rng.shuffle(results)
+    rng.shuffle(results)  # spares of every group mixed in: the cut below keeps the mix fair
     keep = [
         name
         for name in results
