@@ -146,7 +146,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_more": "🔄 More",
         "fav_saved": "⭐ Saved {name} to your /favorites.",
         "fav_already": "{name} is already in your favourites.",
-        "fav_invalid": "This button is out of date or not from this chat. Send /name again.",
+        "fav_invalid": (
+            "This button is out of date or not from this chat. Send /name or /phrase again."
+        ),
         "fav_empty": (
             "You have no favourite names yet. Send /name and press ⭐ next to a name you like."
         ),
@@ -419,7 +421,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "btn_more": "🔄 Ещё",
         "fav_saved": "⭐ Имя {name} сохранено в /favorites.",
         "fav_already": "{name} уже есть в избранном.",
-        "fav_invalid": "Эта кнопка устарела или не из этого чата. Отправьте /name ещё раз.",
+        "fav_invalid": (
+            "Эта кнопка устарела или не из этого чата. Отправьте /name или /phrase ещё раз."
+        ),
         "fav_empty": (
             "В избранном пока пусто. Отправьте /name и нажмите ⭐ рядом с понравившимся именем."
         ),
