@@ -120,15 +120,18 @@ async def answer_phrases(
     ]
     if not results:
         none = t(who.lang, "phrase_none", start=quote(batch.start))
-        results = [
-            InlineQueryResultArticle(
-                id="none",
-                title=t(who.lang, "inline_phrase_none_title"),
-                description=plain(none)[:200],
-                input_message_content=InputTextMessageContent(none),
-            )
-        ]
+        results = [nothing_found(t(who.lang, "inline_phrase_none_title"), none)]
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+
+
+def nothing_found(title: str, reply: str) -> InlineQueryResultArticle:
+    """The one result offered when sampling found nothing: ``reply`` (HTML) says why."""
+    return InlineQueryResultArticle(
+        id="none",
+        title=title,
+        description=plain(reply)[:200],
+        input_message_content=InputTextMessageContent(reply),
+    )
 
 
 def plain(text: str) -> str:
@@ -198,12 +201,5 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         ]
     else:
         none = t(who.lang, "names_none", prefix=quote(batch.prefix))
-        results = [
-            InlineQueryResultArticle(
-                id="none",
-                title=t(who.lang, "inline_none_title"),
-                description=plain(none)[:200],
-                input_message_content=InputTextMessageContent(none),
-            )
-        ]
+        results = [nothing_found(t(who.lang, "inline_none_title"), none)]
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=True)
