@@ -112,7 +112,9 @@ class ProcessedUpdatesRepository:
             done = await session.scalar(
                 select(table.c.done).where(table.c.bot_id == bot_id, table.c.update_id == update_id)
             )
-            return Claim.DONE if done or done is None else Claim.IN_PROGRESS
+            # no row: released by its holder between the two statements, so the update is
+            # not handled yet; a webhook copy is asked to come again rather than dropped
+            return Claim.DONE if done else Claim.IN_PROGRESS
 
     async def finish(self, bot_id: int, update_id: int) -> None:
         """The claimed update was handled: later copies are dropped."""
