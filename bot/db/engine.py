@@ -20,7 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-BUSY_TIMEOUT_MS = 5000
+# How long a writer waits for SQLite's one write lock before "database is locked". SQLite's
+# busy handler polls with growing sleeps, not in turn, so with many writers and a saturated CPU
+# (bench/load.py capacity mode: 29 updates/s, the lock busy most of the time) 5 s was not
+# enough: 6 of 1,906 /name answers became apologies. 30 s matches SQLAlchemy's pool timeout.
+BUSY_TIMEOUT_MS = 30_000
 
 
 def ensure_sqlite_folder(database_url: str) -> None:
