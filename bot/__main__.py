@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from bot.config import CHAT_DATABASE_URL, ConfigError, load_settings
 from bot.logging_setup import setup_logging
+from bot.memory import limit_malloc_arenas, release_freed_memory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.token or None, (settings.webhook_secret,))
 
     # Heavy imports (torch, PTB) only once the configuration is known to be usable.
+    limit_malloc_arenas()  # before torch and the bot start their threads (bot/memory.py)
     from bot.app import load_models
 
     try:
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"Cannot load the models from {settings.checkpoint_dir}: {error}", file=sys.stderr)
         return 2
+    release_freed_memory()  # the loading's temporary copies
     if not models.names:
         print(
             f"No name models (names-en.pt, names-ru.pt, names-fantasy.pt) in "

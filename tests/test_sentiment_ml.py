@@ -316,6 +316,25 @@ def test_eval_cli_prints_json_last(
         assert channel["accuracy"] == pytest.approx((matrix[0][0] + matrix[1][1]) / 40)
 
 
+def test_served_model_keeps_its_tables_in_fp16_and_reads_the_same(
+    tiny_run: tuple[Path, Path],
+) -> None:
+    """The bot's form holds the embedding and the bag table in fp16 (the checkpoint's own
+    values, half the memory) and must score every text exactly as with fp32 tables."""
+    ckpt, test_csv = tiny_run
+    texts = [text for text, _ in read_csv(test_csv)]
+    served = SentimentClassifier.load(ckpt, quantize=True)
+    assert served.model.embedding.weight.dtype == torch.float16
+    assert served.model.bag.weight.dtype == torch.float16
+    half, _, _ = served.channel_logits(texts, batch_size=8)
+    served.model.embedding.float()
+    served.model.bag.float()
+    full, _, _ = served.channel_logits(texts, batch_size=8)
+    for name in ("rnn", "bag", "mixed"):
+        torch.testing.assert_close(half[name], full[name], rtol=0, atol=1e-5)
+    assert half["mixed"].dtype == torch.float32
+
+
 def test_balanced_class_weights() -> None:
     from ml.sentiment.train import class_weights
 

@@ -182,7 +182,7 @@ class SentimentRNN(nn.Module):
         reads padding before real tokens, and pooling masks the padded positions.
         """
         T = tokens.shape[1]
-        x = self.emb_dropout(self.embedding(tokens))
+        x = self.emb_dropout(self.embedding(tokens).float())  # served embeddings are fp16
         pos = torch.arange(T, device=tokens.device)[None, :]
         valid = pos < lengths[:, None]  # (B, T)
         h_fwd, _ = self.gru(x)
@@ -209,6 +209,14 @@ class SentimentRNN(nn.Module):
             )
             sq = torch.zeros(len(sizes), device=weights.device).index_add_(0, text_of, weights**2)
             weights = weights / sq.sqrt().clamp(min=1e-6)[text_of]
+        if self.bag.weight.dtype != torch.float32:  # the served fp16 table: summed in fp32
+            sizes = torch.diff(bag_offsets, append=bag_offsets.new_tensor([len(bag_ids)]))
+            text_of = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+            rows = self.bag.weight[bag_ids].float()
+            if weights is not None:
+                rows = rows * weights[:, None]
+            summed = rows.new_zeros(len(sizes), rows.shape[1]).index_add_(0, text_of, rows)
+            return summed + self.bag_bias
         return self.bag(bag_ids, bag_offsets, per_sample_weights=weights) + self.bag_bias
 
     def mix(self, rnn: torch.Tensor, bag: torch.Tensor) -> torch.Tensor:

@@ -291,7 +291,7 @@ class SentimentReader:
         """W[:, column] - mean_c W[:, c] of the review model's bag table, computed once."""
         if column not in self._margins:
             model = self.review.model
-            table = model.bag.weight.detach()
+            table = model.bag.weight.detach().float()  # fp16 when served
             if model.nb_ratio is not None and not model.config.get("bag_norm"):
                 table = table * model.nb_ratio[:, None]
             self._margins[column] = (table[:, column] - table.mean(dim=1)).numpy()
