@@ -106,7 +106,6 @@ class SentimentReader:
         self.max_short_tokens = max_short_tokens
         self.tokenizer = review.tokenizer
         self._vocab = self.tokenizer.get_vocab()
-        self._margins: dict[int, np.ndarray] = {}
 
     @classmethod
     def load(cls, checkpoint_dir: str | Path, lang: str, quantize: bool = True) -> SentimentReader:
@@ -287,15 +286,18 @@ class SentimentReader:
         """log P(label) - log P(not label) under one model (calibrated), per text."""
         return log_odds(self._three_way(clf, texts)[0][:, label])
 
-    def _bag_margin(self, column: int) -> np.ndarray:
-        """W[:, column] - mean_c W[:, c] of the review model's bag table, computed once."""
-        if column not in self._margins:
-            model = self.review.model
-            table = model.bag.weight.detach().float()  # fp16 when served
-            if model.nb_ratio is not None and not model.config.get("bag_norm"):
-                table = table * model.nb_ratio[:, None]
-            self._margins[column] = (table[:, column] - table.mean(dim=1)).numpy()
-        return self._margins[column]
+    def _bag_margin(self, column: int, features: np.ndarray) -> np.ndarray:
+        """W[f, column] - mean_c W[f, c] of the review model's bag table, for features f.
+
+        Only the rows asked for: a margin over the whole 1M-row table would keep 4 MB per
+        class in memory for a few hundred look-ups per review.
+        """
+        model = self.review.model
+        index = torch.from_numpy(np.asarray(features, dtype=np.int64))
+        rows = model.bag.weight.detach()[index].float()  # fp16 when served
+        if model.nb_ratio is not None and not model.config.get("bag_norm"):
+            rows = rows * model.nb_ratio[index, None]
+        return (rows[:, column] - rows.mean(dim=1)).numpy()
 
     def _bag_scores(self, units: list[_Unit], label: int) -> list[tuple[float, str, int, int]]:
         """Each unit's (and adjacent pair's) contribution to the bag channel's logit margin.
@@ -311,25 +313,29 @@ class SentimentReader:
         column = classes.index(label) if label in classes else None
         if column is None:
             return []
-        margin = self._bag_margin(column)
         vocab, buckets = cfg["vocab_size"], cfg["buckets"]
         unit_ids = encode_batch(self.tokenizer, [u.text for u in units])
 
         def bigram(a: int, b: int) -> int:
             return vocab + (a * _P1 + b * _P2) % (buckets - vocab)
 
-        def inside(ids: list[int]) -> float:
-            feats = set(ids) | {bigram(a, b) for a, b in itertools.pairwise(ids)}
-            return float(margin[np.fromiter(feats, np.int64, len(feats))].sum()) if feats else 0.0
-
-        own = [inside(ids) for ids in unit_ids]
+        inside = [set(ids) | {bigram(a, b) for a, b in itertools.pairwise(ids)} for ids in unit_ids]
+        across = [
+            bigram(unit_ids[i][-1], unit_ids[i + 1][0]) if unit_ids[i] and unit_ids[i + 1] else None
+            for i in range(len(units) - 1)
+        ]
+        wanted = sorted(set().union(*inside) | {f for f in across if f is not None})
+        margin = dict(
+            zip(wanted, self._bag_margin(column, np.asarray(wanted)).tolist(), strict=True)
+        )
+        own = [sum(margin[f] for f in feats) for feats in inside]
         scored = [(own[i], units[i].text, i, i) for i in range(len(units))]
         for i in range(len(units) - 1):
-            if unit_ids[i] and unit_ids[i + 1]:
-                across = float(margin[bigram(unit_ids[i][-1], unit_ids[i + 1][0])])
+            if across[i] is not None:
+                across_margin = margin[across[i]]
                 if units[i + 1].start - units[i].end <= 1:  # adjacent words only
                     phrase = f"{units[i].text} {units[i + 1].text}"
-                    scored.append((own[i] + own[i + 1] + across, phrase, i, i + 1))
+                    scored.append((own[i] + own[i + 1] + across_margin, phrase, i, i + 1))
         return scored
 
 
