@@ -12,6 +12,7 @@ hyper-parameters, weights, the character list and the known (real) names of each
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ml.names.nameset import NameSet
 from ml.names.stepper import GRUStepper
 from ml.names.vocab import CharVocab
 
@@ -171,10 +173,11 @@ class NameModel:
     style: str
     model: CharRNN
     vocab: CharVocab
-    known_names: frozenset[str]  # real given names (the only part of older checkpoints)
+    # real given names (the only part of older checkpoints); a compact NameSet once loaded
+    known_names: Collection[str]
     max_length: int
     meta: dict[str, Any] = field(default_factory=dict)
-    known_family: frozenset[str] = frozenset()  # real surnames / epithets, when modelled
+    known_family: Collection[str] = frozenset()  # real surnames / epithets, when modelled
     # common real given names per attribute combination ("sex=f|era=1920" → names), so a game
     # or a demo can show a *real* name that fits the user's controls
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -191,7 +194,7 @@ class NameModel:
     def attributes(self) -> dict[str, list[str]]:
         return self.model.config.attributes
 
-    def known(self, part: str = GIVEN) -> frozenset[str]:
+    def known(self, part: str = GIVEN) -> Collection[str]:
         return self.known_family if part == FAMILY else self.known_names
 
     @property
@@ -264,10 +267,10 @@ class NameModel:
             style=blob["style"],
             model=model,
             vocab=CharVocab(blob["chars"]),
-            known_names=frozenset(blob["known_names"]),
+            known_names=NameSet(blob["known_names"]),
             max_length=int(blob["max_length"]),
             meta=dict(blob.get("meta", {})),
-            known_family=frozenset(blob.get("known_family", [])),
+            known_family=NameSet(blob.get("known_family", [])),
             examples={k: list(v) for k, v in blob.get("examples", {}).items()},
             stepper=stepper,
         )
