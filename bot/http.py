@@ -3,8 +3,8 @@
 Under load the event loop spent about half its busy time in httpx/httpcore (pure Python:
 connection pool, h11 state machine, per-request locks and events) on sendMessage and
 getUpdates. aiohttp parses and writes HTTP in C and is already a dependency (the webhook
-server); ``bench/http.py`` measures the two on the same calls. httpx stays only because PTB
-imports it.
+server); ``bench/http_calls.py`` measures the two on the same calls. httpx stays only because
+PTB imports it.
 
 ``AiohttpRequest`` keeps ``HTTPXRequest``'s contract:
 
@@ -60,8 +60,10 @@ def client_timeout(
       starts it once the body is written, as httpx does.
     * ``connect`` → ``sock_connect``: opening a new connection.
     * ``pool`` + ``connect`` → ``connect``: aiohttp's ``connect`` is waiting for a free pooled
-      connection *and* opening a new one, so it gets both budgets. Running out raises
-      ``ConnectionTimeoutError`` either way: nothing was sent.
+      connection *and* opening a new one, so it gets both budgets: the same bound as httpx's
+      on the two together, but a wait for the pool alone may use all of it (with the bot's
+      256 connections a pool wait is rare). Running out raises ``ConnectionTimeoutError``
+      either way: nothing was sent.
     * ``write``: aiohttp has no per-write limit. All four together bound the whole call
       (``total``), so a write that stalls ends by then, as an unknown outcome (a plain
       ``TimeoutError``) like httpx's ``WriteTimeout``. ``None`` anywhere: no such bound.
@@ -78,8 +80,8 @@ class AiohttpRequest(BaseRequest):
     """PTB's HTTP client on aiohttp; the same arguments and defaults as ``HTTPXRequest``."""
 
     __slots__ = (
-        "_connection_pool_size",
         "_connect_timeout",
+        "_connection_pool_size",
         "_form_headers",
         "_headers",
         "_media_write_timeout",
@@ -170,11 +172,14 @@ class AiohttpRequest(BaseRequest):
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data and request_data.contains_files else {}
-        timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout, bool(files))
+        timeout = self._timeout(
+            read_timeout, write_timeout, connect_timeout, pool_timeout, has_files=bool(files)
+        )
         data: Any = None
         headers = self._headers
         if files:
-            data = aiohttp.FormData()
+            # file names as UTF-8, as httpx sends them (aiohttp would %-escape them otherwise)
+            data = aiohttp.FormData(quote_fields=False)
             for name, value in request_data.json_parameters.items():  # type: ignore[union-attr]
                 data.add_field(name, value)
             for name, (filename, content, mime_type) in files.items():

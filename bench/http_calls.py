@@ -15,7 +15,7 @@ subprocess, so ``time.process_time()`` here counts the client alone; the server'
 /proc) is reported beside it. Runs are interleaved, ``--repeats`` times each, and the run with
 the least client CPU is reported (the machine is shared; interference only adds CPU).
 
-    python bench/http.py [--calls 3000] [--concurrency 50] [--repeats 2]
+    python bench/http_calls.py [--calls 3000] [--concurrency 50] [--repeats 2]
 
 Prints CPU ms per call (client, server) and wall time per call for each backend and mode, the
 aiohttp/httpx ratios, then one JSON line.
@@ -23,22 +23,20 @@ aiohttp/httpx ratios, then one JSON line.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's ``http`` package, which aiohttp and PTB
-# import: its folder must not be on sys.path (where Python puts a script's folder), the
-# repository root must.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
 import argparse
 import asyncio
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# Not bench/http.py: the other scripts run with bench/ on sys.path, where a file of that name
+# would stand in for the standard library's ``http`` (PTB and aiohttp import it).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
@@ -152,10 +150,8 @@ def print_report(result: dict[str, Any]) -> None:
     for mode, by_backend in result["results"].items():
         label = mode if mode == "sequential" else f"{mode} ({result['concurrency']})"
         for backend, numbers in by_backend.items():
-            print(
-                f"{label:<22}{backend:<9}{numbers['cpu_ms']:>9.3f} ms{numbers['server_cpu_ms']:>9.3f}"
-                f" ms{numbers['wall_ms']:>7.3f} ms"
-            )
+            cpu, server_cpu, wall = (numbers[k] for k in ("cpu_ms", "server_cpu_ms", "wall_ms"))
+            print(f"{label:<22}{backend:<9}{cpu:>9.3f} ms{server_cpu:>9.3f} ms{wall:>7.3f} ms")
         ratio = result["ratios_aiohttp_to_httpx"][mode]
         print(
             f"{'':<22}{'ratio':<9}{ratio['cpu_ms']:>10.2f}× {ratio['server_cpu_ms']:>10.2f}× "
