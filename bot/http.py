@@ -20,13 +20,17 @@ PTB imports it.
   as ``__cause__``, so ``bot.sending.RetryingRequest`` can tell a request that never left
   (``NOT_SENT``) from one whose outcome is unknown;
 * files go as ``multipart/form-data`` with the other parameters as form fields, everything
-  else as an urlencoded form, as httpx sends them.
+  else as an urlencoded form, as httpx sends them;
+* a proxy named by the environment (``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``…) is used,
+  as httpx does; it is looked up once per host, not on each call (aiohttp's ``trust_env``
+  would do that, netrc file included, in a worker thread for every request).
 """
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -82,10 +86,12 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_connection_pool_size",
+        "_env_proxies",
         "_form_headers",
         "_headers",
         "_media_write_timeout",
         "_pool_timeout",
+        "_proxy_for",
         "_read_timeout",
         "_session",
         "_timeouts",
@@ -110,6 +116,8 @@ class AiohttpRequest(BaseRequest):
         self._headers = {"User-Agent": self.USER_AGENT}
         self._form_headers = {**self._headers, **FORM}
         self._session: aiohttp.ClientSession | None = None
+        self._env_proxies: dict[str, str] = {}
+        self._proxy_for: dict[str, str | None] = {}  # "scheme://host:port" → proxy URL
         # one ClientTimeout per combination a call asks for (a handful: calls, getUpdates)
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
@@ -124,14 +132,29 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connection_pool_size),
                 cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets none
-                trust_env=True,  # HTTPS_PROXY and friends, as httpx honours them
             )
+            self._env_proxies = getproxies()
+            self._proxy_for.clear()
 
     async def shutdown(self) -> None:
         """Close the session and its connections; a second call does nothing."""
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
+
+    def _proxy(self, url: str) -> str | None:
+        """The environment's proxy for ``url``'s scheme and host, if any (see the module)."""
+        origin = url[: url.find("/", url.find("//") + 2)]
+        try:
+            return self._proxy_for[origin]
+        except KeyError:
+            scheme, _, netloc = origin.partition("://")
+            host = netloc.rpartition("@")[2]
+            proxy = self._env_proxies.get(scheme) or self._env_proxies.get("all")
+            if proxy and proxy_bypass(host):  # NO_PROXY, with or without the port
+                proxy = None
+            self._proxy_for[origin] = proxy
+            return proxy
 
     def _timeout(
         self,
@@ -189,7 +212,7 @@ class AiohttpRequest(BaseRequest):
             headers = self._form_headers
         try:
             async with session.request(
-                method, url, data=data, headers=headers, timeout=timeout
+                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy(url)
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as error:

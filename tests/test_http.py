@@ -199,3 +199,18 @@ def test_timeouts_in_aiohttp_terms() -> None:
     assert timeout.total == 14  # bounds a stalled write, which aiohttp has no limit for
     unlimited = client_timeout(read=None, write=5, connect=None, pool=1)
     assert unlimited.sock_read is None and unlimited.connect is None and unlimited.total is None
+
+
+async def test_the_environment_proxy_is_used(
+    api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY names the fake API, so a call to a host that does not exist reaches it
+    (as a proxied request); NO_PROXY exempts a host."""
+    origin = api.base_url.removesuffix("/bot")
+    monkeypatch.setenv("HTTP_PROXY", origin)
+    monkeypatch.setenv("NO_PROXY", "nowhere.invalid")
+    async with AiohttpRequest(connect_timeout=1) as request:
+        me = await request.post(f"http://no-such-host.invalid/bot{api.token}/getMe")
+        assert me["username"] == api.bot_username
+        with pytest.raises(NetworkError, match=r"ClientConnectorDNSError|Cannot connect"):
+            await request.post(f"http://nowhere.invalid/bot{api.token}/getMe")
