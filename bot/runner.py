@@ -57,7 +57,7 @@ def api_host(base_url: str) -> str:
 
 
 def describe(error: BaseException) -> str:
-    """A network error in a few words: 'httpx.ConnectError: All connection attempts failed'."""
+    """A network error in a few words: 'aiohttp.ClientConnectorError: Cannot connect to host …'."""
     return str(error).strip() or type(error).__name__
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from telegram.request import HTTPXRequest
+from bot.http import AiohttpRequest
 
 __all__ = ["CleanUpdatesRequest", "clean_payload", "clean_text"]
 
@@ -118,8 +118,9 @@ def clean_payload(value: Any) -> Any:
     return cleaned
 
 
-class CleanUpdatesRequest(HTTPXRequest):
-    """PTB's HTTP client for ``getUpdates``, cleaning every update before PTB parses it.
+class CleanUpdatesRequest(AiohttpRequest):
+    """The bot's HTTP client for ``getUpdates`` (bot/http.py), cleaning every update before PTB
+    parses it.
 
     Pass as ``ApplicationBuilder().get_updates_request(...)``; PTB uses that request object
     for ``getUpdates`` alone, so the bot's other calls are decoded as usual.

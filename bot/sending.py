@@ -7,7 +7,7 @@ failed too. ``RetryingRequest`` is the HTTP layer the bot's calls go through (no
 when retrying cannot double its effect:
 
 * the request surely never reached Telegram (connection refused or reset while connecting,
-  connect or pool timeout): any method is retried;
+  connect or pool timeout: ``bot.http.NOT_SENT``): any method is retried;
 * Telegram answered 5xx (its front end failed; the method did not run): any method;
 * the outcome is unknown (read or write timeout, connection lost after sending): only methods
   that are safe to repeat (edits, deletions, callback answers, reads, settings). A ``send*``,
@@ -24,17 +24,15 @@ import asyncio
 import logging
 from typing import Any
 
-import httpx
 from telegram.error import NetworkError, TimedOut
-from telegram.request import HTTPXRequest
+
+from bot.http import NOT_SENT, AiohttpRequest
 
 log = logging.getLogger(__name__)
 
 # Delays before the 2nd, 3rd, … attempt, in seconds: a blip passes, and a user waits at most
 # a few seconds more for an answer that would otherwise never come.
 RETRY_DELAYS = (0.5, 1.5, 4.0)
-# httpx failures after which the request surely never reached the server
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # methods whose effect a repeat cannot double (prefixes of Bot API method names, lower case)
 REPEATABLE = ("get", "edit", "delete", "answer", "set", "pin", "unpin", "leave", "ban", "unban")
 
@@ -51,8 +49,8 @@ def may_repeat(method: str, error: Exception) -> bool:
     return method.startswith(REPEATABLE)
 
 
-class RetryingRequest(HTTPXRequest):
-    """``HTTPXRequest`` that retries what can safely be retried (see the module docstring)."""
+class RetryingRequest(AiohttpRequest):
+    """``AiohttpRequest`` that retries what can safely be retried (see the module docstring)."""
 
     def __init__(self, *args: Any, retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import aiohttp
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
@@ -98,7 +99,7 @@ def test_which_failures_may_be_repeated() -> None:
     assert not may_repeat("sendmessage", unknown)
     assert may_repeat("editmessagetext", unknown) and may_repeat("answercallbackquery", unknown)
     try:
-        raise TimedOut() from __import__("httpx").ConnectTimeout("no route")
+        raise TimedOut() from aiohttp.ConnectionTimeoutError("no route")
     except TimedOut as never_sent:
         assert may_repeat("sendmessage", never_sent)
 
