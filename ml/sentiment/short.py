@@ -17,6 +17,9 @@ distribution. The short model is the same architecture, specialised:
 - **Mixer** (logits of both channels → 3) fitted on the validation slice, its class weighting
   picked there too, then a **temperature** fitted there for honest confidence
   (``calibration.py``); the length up to which the reader routes texts here is stored too.
+- ``--stack-folds K`` (``stack.py``, the shipped ru recipe) replaces the validation slice by
+  cross-fitting: channels on K-1 folds, mixer and temperature on all out-of-fold logits, then
+  both channels retrained on all of train.
 
 Read top to bottom: load → carve validation by hash → encode → idf → bag LR → RNN fine-tune →
 mixer → temperature → save checkpoint + metrics JSON + loss plot.
