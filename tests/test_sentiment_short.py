@@ -303,3 +303,67 @@ def test_domain_router_sends_posts_and_reviews_to_their_model_whatever_their_len
     assert again.short_probability(["x"], ids) == pytest.approx(
         router.short_probability(["x"], ids), rel=1e-5
     )
+
+
+def test_stacked_training_fits_the_mixer_out_of_fold_and_keeps_the_router(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """``--stack-folds 3``: both channels cross-fitted over hash folds, the mixer and temperature
+    fitted on every row's out-of-fold logits, the final channels trained on all rows for the
+    epoch count the folds chose, and the donor's router carried over into the new file."""
+    rng = random.Random(5)
+    data = tmp_path / "data"
+    (data / "sentiment").mkdir(parents=True)
+    rows = [(_line(rng, y, 4), y) for y in ("neg", "neu", "pos") for _ in range(50)]
+    write_labelled_csv(data / "sentiment" / "tweeteval_sentiment_train.csv.gz", rows)
+    reviews = [(_line(rng, y, 14), y) for y in ("neg", "pos") for _ in range(30)]
+    write_labelled_csv(data / "sentiment" / "imdb_train.csv.gz", reviews)
+    donor = tmp_path / "donor-short.pt"
+    donor.write_bytes((tiny_models / "sentiment-en-short.pt").read_bytes())
+    assert ml_main(
+        [
+            "fit-sentiment-router", "--checkpoint", str(donor), "--data-dir", str(data),
+            "--always-short-tokens", "3", "--c", "4",
+        ]
+    ) == 0  # fmt: skip
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "sentiment-en.pt").write_bytes((tiny_models / "sentiment-en.pt").read_bytes())
+    out = folder / "sentiment-en-short.pt"
+    code = ml_main(
+        [
+            "train-sentiment-short", "--lang", "en", "--data-dir", str(data),
+            "--init", str(folder / "sentiment-en.pt"), "--out", str(out),
+            "--buckets", "4096", "--epochs", "4", "--batch-size", "16", "--lr", "1e-2",
+            "--freeze-encoder-steps", "5", "--bag-c", "1", "4", "--head", "8", "--tail", "8",
+            "--threads", "1", "--stack-folds", "3", "--router-from", str(donor),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    metrics = json.loads(out.with_suffix(".metrics.json").read_text(encoding="utf-8"))
+    cv = metrics["cv"]
+    assert metrics["n_train"] == len(rows) and metrics["n_val"] == 0
+    # Every row is held out exactly once, and each fold trained on all the others.
+    assert sum(f["n_held_out"] for f in metrics["folds"]) == len(rows)
+    assert all(f["n_train"] + f["n_held_out"] == len(rows) for f in metrics["folds"])
+    assert len(cv["rnn_oof_loss_per_eval"]) >= 2 * 4  # ≥ 2 evaluations an epoch, 4 epochs
+    assert cv["rnn_best_eval"] == int(np.argmin(cv["rnn_oof_loss_per_eval"]))
+    # The final RNN ran for the epoch count chosen out of fold (no validation slice is left).
+    steps_per_epoch = -(-len(rows) // 16)
+    assert metrics["steps"] == round(cv["rnn_best_epoch"] * steps_per_epoch)
+    assert metrics["mixer_class_weight"] == max(
+        cv["stacked_by_weighting"], key=cv["stacked_by_weighting"].get
+    )
+    assert cv["bag_only"] > 0.8 and cv["stacked"] > 0.8  # the cue words are easy to learn
+    assert len(cv["plain_recipe_repeats"]) == 3
+    # The served path: int8 at load, temperature and router read from the file.
+    reader = SentimentReader.load(folder, "en", quantize=True)
+    assert reader.short is not None and reader.short.router is not None
+    assert reader.short.temperature == pytest.approx(metrics["temperature"])
+    assert reader.short.route_max_tokens == metrics["route_max_tokens"]
+    donor_router = torch.load(donor, weights_only=True)["meta"]["router"]
+    served_router = torch.load(out, weights_only=True)["meta"]["router"]
+    assert torch.equal(donor_router["token_weights"], served_router["token_weights"])
+    readings = reader.read(["we loved the movie", "the movie was awful", "the film today"])
+    assert [r.model for r in readings] == ["short"] * 3
+    assert [r.label for r in readings] == ["pos", "neg", "neu"]

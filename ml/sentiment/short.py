@@ -17,6 +17,9 @@ distribution. The short model is the same architecture, specialised:
 - **Mixer** (logits of both channels → 3) fitted on the validation slice, its class weighting
   picked there too, then a **temperature** fitted there for honest confidence
   (``calibration.py``); the length up to which the reader routes texts here is stored too.
+- ``--stack-folds K`` (``stack.py``, the shipped ru recipe) replaces the validation slice by
+  cross-fitting: channels on K-1 folds, mixer and temperature on all out-of-fold logits, then
+  both channels retrained on all of train.
 
 Read top to bottom: load → carve validation by hash → encode → idf → bag LR → RNN fine-tune →
 mixer → temperature → save checkpoint + metrics JSON + loss plot.
@@ -27,6 +30,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +95,25 @@ def fit_bag_channel(
             best = (score, clf, c)
     assert best is not None
     _, clf, c = best
+    copy_bag_weights(model, clf)
+    return {"bag_C": c, "bag_val_scores": scores}
+
+
+def fit_bag_lr(model: SentimentRNN, train: Encoded, c: float) -> Any:
+    """One logistic regression on the bag features (the model's idf), copied into the model."""
+    from sklearn.linear_model import LogisticRegression
+
+    idf = model.nb_ratio.detach().cpu().numpy()
+    x_train = bag_design_matrix(train.bags, idf, model.config["buckets"])
+    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    clf.fit(x_train, train.labels)
+    copy_bag_weights(model, clf)
+    return clf
+
+
+def copy_bag_weights(model: SentimentRNN, clf: Any) -> None:
+    """Copy a fitted sklearn LR into the bag channel (EmbeddingBag weights + bias)."""
+    buckets = model.config["buckets"]
     # sklearn may drop classes absent from tiny training data; map its rows to ours.
     weight = torch.zeros(buckets, model.config["n_classes"])
     bias = torch.full((model.config["n_classes"],), -10.0)
@@ -104,7 +128,6 @@ def fit_bag_channel(
     with torch.no_grad():
         model.bag.weight.copy_(weight)
         model.bag_bias.copy_(bias)
-    return {"bag_C": c, "bag_val_scores": scores}
 
 
 def reset_mixer(model: SentimentRNN) -> None:
@@ -122,46 +145,64 @@ def score_predictions(y_true: list[int], y_pred: list[int], metric: str) -> floa
     return classification_metrics(y_true, y_pred, LABELS_3)["macro_f1"]
 
 
-def train_short(args: argparse.Namespace) -> dict[str, Any]:
-    """The whole run; returns the metrics dict that is also written to JSON."""
-    torch.set_num_threads(args.threads)
-    gen = seed_everything(args.seed)
-    t_start = time.time()
-    labels = LABELS_3
+def load_init(args: argparse.Namespace) -> tuple[dict[str, Any], Any, int, tuple[int, int] | None]:
+    """The review checkpoint whose encoder is reused, its tokenizer, the bucket count and the
+    character n-gram range of the bag."""
     base = torch.load(Path(args.init), map_location="cpu", weights_only=True)
     if base.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{args.init}: not a sentiment checkpoint")
     tok = tokenizer_from_str(base["tokenizer"])
-    base_cfg = base["model_config"]
-    vocab_size = base_cfg["vocab_size"]
-    buckets = max(args.buckets, 2 * vocab_size)
+    buckets = max(args.buckets, 2 * base["model_config"]["vocab_size"])
     char_range = (args.char_min, args.char_max) if args.char_max > 0 else None
+    return base, tok, buckets, char_range
 
-    # --- data -----------------------------------------------------------------------------
-    full = load_short_split(args.lang, "train", args.data_dir, limit=args.limit)
-    train_split, val_split = train_val_split(full, args.val_fraction)
-    if len(val_split) == 0 or len(train_split) == 0:  # tiny data: fall back to a tail slice
-        cut = max(1, len(full) // 10)
-        train_split = Split(full.texts[cut:], full.labels[cut:], labels)
-        val_split = Split(full.texts[:cut], full.labels[:cut], labels)
-    print(f"train {len(train_split)} / val {len(val_split)} short texts ({args.lang})")
 
-    def encode(split: Split) -> Encoded:
-        full_ids = encode_batch(tok, split.texts)
-        ids, bags, n_tok, trunc = features_from_ids(
-            full_ids, args.head, args.tail, vocab_size, buckets, 2
-        )
-        if char_range:
-            bags = add_char_ngrams(bags, split.texts, char_range, vocab_size, buckets)
-        return Encoded(full_ids, ids, bags, split.labels, n_tok, trunc)
+def encode_split(
+    split: Split,
+    tok: Any,
+    args: argparse.Namespace,
+    vocab_size: int,
+    buckets: int,
+    char_range: tuple[int, int] | None,
+) -> Encoded:
+    """Token ids (head+tail) for the RNN and hashed BPE + character n-grams for the bag."""
+    full_ids = encode_batch(tok, split.texts)
+    ids, bags, n_tok, trunc = features_from_ids(
+        full_ids, args.head, args.tail, vocab_size, buckets, 2
+    )
+    if char_range:
+        bags = add_char_ngrams(bags, split.texts, char_range, vocab_size, buckets)
+    return Encoded(full_ids, ids, bags, split.labels, n_tok, trunc)
 
-    train_enc, val_enc = encode(train_split), encode(val_split)
-    print(f"encoded in {time.time() - t_start:.0f}s")
 
-    # --- model: the review checkpoint's encoder, new head, TF-IDF bag -----------------------
+def copy_router(meta: dict[str, Any], args: argparse.Namespace) -> None:
+    """Carry the learned "post or review" router over from ``--router-from`` (if given).
+
+    The router is a text classifier of its own (``router.py``), independent of the sentiment
+    weights, so a retrained short model can keep the one ``fit-sentiment-router`` fitted.
+    """
+    source = getattr(args, "router_from", None)
+    if not source:
+        return
+    donor = torch.load(Path(source), map_location="cpu", weights_only=True)["meta"]
+    if "router" not in donor:
+        raise ValueError(f"{source}: its meta has no router")
+    for key in ("router", "router_report"):
+        if key in donor:
+            meta[key] = donor[key]
+
+
+def new_short_model(
+    base: dict[str, Any],
+    args: argparse.Namespace,
+    buckets: int,
+    char_range: tuple[int, int] | None,
+) -> SentimentRNN:
+    """A fresh short model: the review checkpoint's encoder, a new head, an empty bag."""
+    base_cfg = base["model_config"]
     model = SentimentRNN(
-        vocab_size,
-        len(labels),
+        base_cfg["vocab_size"],
+        len(LABELS_3),
         emb_dim=base_cfg["emb_dim"],
         hidden=base_cfg["hidden"],
         buckets=buckets,
@@ -174,10 +215,39 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
     encoder_state = {k: v.float() for k, v in base["state_dict"].items() if k.startswith(ENCODER)}
     missing = model.load_state_dict(encoder_state, strict=False)
     assert not missing.unexpected_keys, missing.unexpected_keys
-    model.nb_ratio.copy_(idf_weights(train_enc.bags, buckets, min_df=args.min_df))
-    bag_info = fit_bag_channel(model, train_enc, val_enc, args.bag_c, args.select_metric)
+    return model
 
-    # --- RNN channel: fine-tune encoder + new head ------------------------------------------
+
+@dataclass
+class RnnRun:
+    """What one RNN fine-tune did: its loss history, steps taken and the step kept."""
+
+    history: list[dict[str, float]]
+    steps: int
+    best_step: int
+    best_loss: float
+    stop_reason: str
+
+
+def fine_tune_rnn(
+    model: SentimentRNN,
+    train: Encoded,
+    args: argparse.Namespace,
+    gen: torch.Generator,
+    val: Encoded | None = None,
+    early_stopping: bool = True,
+    stop_at_step: int | None = None,
+    on_eval: Callable[[int, torch.Tensor], None] | None = None,
+) -> RnnRun:
+    """Fine-tune the encoder + RNN head (the bag stays fixed) with class-balanced CE.
+
+    Evaluates ``evals_per_epoch`` times an epoch. With ``early_stopping`` (the plain recipe)
+    the best step by ``val`` loss is restored at the end; without it (cross-fitting) the run
+    goes on to ``stop_at_step`` or the last epoch, and ``on_eval(step, val_rnn_logits)`` lets
+    the caller record held-out logits at every evaluation point. The cosine schedule always
+    spans ``epochs`` epochs, so a run cut at step s follows the learning-rate curve of a full
+    one up to s.
+    """
     for p in (model.bag.weight, model.bag_bias):
         p.requires_grad_(False)
     encoder_params = [p for n, p in model.named_parameters() if n.startswith(ENCODER)]
@@ -190,16 +260,17 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
         weight_decay=args.weight_decay,
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
-    class_weight = class_weights(train_enc.labels, len(labels), "balanced")
-    y_val = torch.tensor(val_enc.labels)
-    steps_per_epoch = math.ceil(len(train_enc.ids) / args.batch_size)
+    class_weight = class_weights(train.labels, len(LABELS_3), "balanced")
+    y_val = torch.tensor(val.labels) if val is not None else None
+    steps_per_epoch = math.ceil(len(train.ids) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
+    last_step = min(total_steps, stop_at_step) if stop_at_step else total_steps
     eval_every = max(1, steps_per_epoch // args.evals_per_epoch)
     history: list[dict[str, float]] = []
     best: tuple[float, dict[str, torch.Tensor] | None, int] = (math.inf, None, 0)
     since_best, step, running, stop_reason = 0, 0, [], "epochs"
     deadline = time.time() + args.max_minutes * 60 if args.max_minutes else math.inf
-    lengths = [len(x) for x in train_enc.ids]
+    lengths = [len(x) for x in train.ids]
     t_rnn = time.time()
     for epoch in range(args.epochs):
         bar = tqdm(
@@ -215,9 +286,9 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
             if step < args.freeze_encoder_steps:
                 opt.param_groups[0]["lr"] = 0.0
             tokens, lens, _, _ = collate(
-                [train_enc.ids[i] for i in batch], [train_enc.bags[i] for i in batch]
+                [train.ids[i] for i in batch], [train.bags[i] for i in batch]
             )
-            y = torch.tensor([train_enc.labels[i] for i in batch])
+            y = torch.tensor([train.labels[i] for i in batch])
             loss = F.cross_entropy(model.rnn_logits(tokens, lens), y, weight=class_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -226,34 +297,42 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
             step += 1
             running.append(loss.item())
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            if step % eval_every == 0 or step == total_steps:
-                rnn_v, _ = channel_logits(model, val_enc)
-                v_loss = F.cross_entropy(rnn_v, y_val, weight=class_weight).item()
-                v_score = score_predictions(
-                    val_enc.labels, rnn_v.argmax(1).tolist(), args.select_metric
-                )
-                history.append(
-                    {
-                        "step": step,
-                        "epoch": step / steps_per_epoch,
-                        "train_loss": float(np.mean(running)),
-                        "val_loss": v_loss,
-                        f"val_{args.select_metric}_rnn": v_score,
-                    }
-                )
+            if step % eval_every == 0 or step == last_step:
+                point: dict[str, float] = {
+                    "step": step,
+                    "epoch": step / steps_per_epoch,
+                    "train_loss": float(np.mean(running)),
+                }
                 running = []
-                tqdm.write(
-                    f"step {step}: train {history[-1]['train_loss']:.3f} val {v_loss:.3f} "
-                    f"{args.select_metric} {v_score:.4f} | {(time.time() - t_rnn) / 60:.1f} min"
-                )
-                if v_loss < best[0]:
-                    state = {k: t.detach().clone() for k, t in model.state_dict().items()}
-                    best, since_best = (v_loss, state, step), 0
+                if val is not None and y_val is not None:
+                    rnn_v, _ = channel_logits(model, val)
+                    v_loss = F.cross_entropy(rnn_v, y_val, weight=class_weight).item()
+                    v_score = score_predictions(
+                        val.labels, rnn_v.argmax(1).tolist(), args.select_metric
+                    )
+                    point["val_loss"] = v_loss
+                    point[f"val_{args.select_metric}_rnn"] = v_score
+                    tqdm.write(
+                        f"step {step}: train {point['train_loss']:.3f} val {v_loss:.3f} "
+                        f"{args.select_metric} {v_score:.4f} | {(time.time() - t_rnn) / 60:.1f} min"
+                    )
                 else:
-                    since_best += 1
-                    if since_best >= args.patience:
-                        stop_reason = "early stopping"
-                        break
+                    tqdm.write(f"step {step}: train {point['train_loss']:.3f}")
+                history.append(point)
+                if on_eval is not None and val is not None:
+                    on_eval(step, rnn_v)
+                if early_stopping and val is not None:
+                    if point["val_loss"] < best[0]:
+                        state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+                        best, since_best = (point["val_loss"], state, step), 0
+                    else:
+                        since_best += 1
+                        if since_best >= args.patience:
+                            stop_reason = "early stopping"
+                            break
+            if step >= last_step and last_step < total_steps:
+                stop_reason = "step count from cross-fitting"
+                break
             if time.time() > deadline:
                 stop_reason = "time limit"
                 break
@@ -262,7 +341,53 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
             break
     if best[1] is not None:
         model.load_state_dict(best[1])
+    else:
+        best = (best[0], None, step)
     print(f"RNN channel: {step} steps ({stop_reason}), best step {best[2]}")
+    return RnnRun(history, step, best[2], best[0], stop_reason)
+
+
+def train_short(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole run; returns the metrics dict that is also written to JSON.
+
+    With ``--stack-folds K`` the cross-fitted recipe of ``stack.py`` runs instead.
+    """
+    if getattr(args, "stack_folds", 0):
+        from ml.sentiment.stack import train_short_stacked
+
+        return train_short_stacked(args)
+    torch.set_num_threads(args.threads)
+    gen = seed_everything(args.seed)
+    t_start = time.time()
+    labels = LABELS_3
+    base, tok, buckets, char_range = load_init(args)
+    vocab_size = base["model_config"]["vocab_size"]
+
+    # --- data -----------------------------------------------------------------------------
+    full = load_short_split(args.lang, "train", args.data_dir, limit=args.limit)
+    train_split, val_split = train_val_split(full, args.val_fraction)
+    if len(val_split) == 0 or len(train_split) == 0:  # tiny data: fall back to a tail slice
+        cut = max(1, len(full) // 10)
+        train_split = Split(full.texts[cut:], full.labels[cut:], labels)
+        val_split = Split(full.texts[:cut], full.labels[:cut], labels)
+    print(f"train {len(train_split)} / val {len(val_split)} short texts ({args.lang})")
+
+    def encode(split: Split) -> Encoded:
+        return encode_split(split, tok, args, vocab_size, buckets, char_range)
+
+    train_enc, val_enc = encode(train_split), encode(val_split)
+    print(f"encoded in {time.time() - t_start:.0f}s")
+
+    # --- model: the review checkpoint's encoder, new head, TF-IDF bag -----------------------
+    model = new_short_model(base, args, buckets, char_range)
+    model.nb_ratio.copy_(idf_weights(train_enc.bags, buckets, min_df=args.min_df))
+    bag_info = fit_bag_channel(model, train_enc, val_enc, args.bag_c, args.select_metric)
+
+    # --- RNN channel: fine-tune encoder + new head ------------------------------------------
+    class_weight = class_weights(train_enc.labels, len(labels), "balanced")
+    y_val = torch.tensor(val_enc.labels)
+    run = fine_tune_rnn(model, train_enc, args, gen, val=val_enc, early_stopping=True)
+    history, step, stop_reason = run.history, run.steps, run.stop_reason
 
     # --- mixer (for the decision) and temperature (for the confidence) on validation --------
     # The mixer's class weighting is chosen on validation: "balanced" optimises macro recall
@@ -327,7 +452,7 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
         "n_train": len(train_split),
         "n_val": len(val_split),
         "steps": step,
-        "best_step": best[2],
+        "best_step": run.best_step,
         "stop_reason": stop_reason,
         "train_minutes": round((time.time() - t_start) / 60, 2),
         **bag_info,
@@ -343,6 +468,7 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
         "val": val_metrics,
         "seed": args.seed,
     }
+    copy_router(meta, args)
     save_run(out, model, tok, args, labels, meta, metrics, history, f"short texts ({args.lang})")
     return metrics
 
@@ -378,3 +504,15 @@ def add_short_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--max-minutes", type=float, default=0.0, help="cap on RNN minutes (0: none)")
+    p.add_argument(
+        "--stack-folds",
+        type=int,
+        default=0,
+        help="K > 1: cross-fit both channels over K hash folds of all train, fit the mixer and "
+        "temperature on the out-of-fold logits, then train both on all of train (0: off)",
+    )
+    p.add_argument(
+        "--router-from",
+        default=None,
+        help="copy the 'post or review' router from this short checkpoint's meta",
+    )
