@@ -51,14 +51,16 @@ train-sentiment: $(STAMP)
 
 # The short-text models start from the review checkpoints' encoders and train on a CPU
 # (en: 2 threads, about 20 min; ru: 5-fold cross-fitted, 1 thread, about 35 min); then the
-# review models' temperatures are fitted and the ru short checkpoint gets its learned
-# "short post or review" router (about a minute).
+# review models' temperatures are fitted, the ru short checkpoint gets its learned
+# "short post or review" router, and both short checkpoints their lexicons (a minute or two).
 train-sentiment-short: $(STAMP)
 	$(PY) -m ml train-sentiment-short --lang en --init ml/checkpoints/sentiment-en.pt --out ml/checkpoints/sentiment-en-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 2
 	$(PY) -m ml train-sentiment-short --lang ru --init ml/checkpoints/sentiment-ru.pt --out ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR) --epochs 3 --threads 1 --select-metric macro_f1 --bag-c 4 --stack-folds 5
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-en.pt --data-dir $(DATA_DIR) --threads 2
 	$(PY) -m ml calibrate-sentiment --checkpoint ml/checkpoints/sentiment-ru.pt --data-dir $(DATA_DIR) --threads 2
 	$(PY) -m ml fit-sentiment-router --checkpoint ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR) --c 16 --always-short-tokens 32
+	$(PY) -m ml fit-sentiment-lexicon --checkpoint ml/checkpoints/sentiment-en-short.pt --data-dir $(DATA_DIR)
+	$(PY) -m ml fit-sentiment-lexicon --checkpoint ml/checkpoints/sentiment-ru-short.pt --data-dir $(DATA_DIR)
 
 # Phrase models (issue 13): character-level GRUs over a text stream, one thread each. The
 # learning rate follows the clock when the clock is further along than the steps, so on a

@@ -367,3 +367,46 @@ def test_stacked_training_fits_the_mixer_out_of_fold_and_keeps_the_router(
     readings = reader.read(["we loved the movie", "the movie was awful", "the film today"])
     assert [r.model for r in readings] == ["short"] * 3
     assert [r.label for r in readings] == ["pos", "neg", "neu"]
+
+
+def test_units_of_a_message_fold_emoticons_and_skip_a_held_down_letter() -> None:
+    from ml.sentiment.lexicon import units_of
+
+    assert units_of("Ёлки, КАЙФ))))) :-) аааааа a") == {"елки", "кайф", "))", ":)"}
+    assert units_of("((( ;D") == {"((", ";D"}
+
+
+def test_words_of_the_training_texts_make_a_message_judgeable(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    """A word the tiny BPE splits into pieces ("zorgle") counts as known once the lexicon has
+    it (3+ training texts); one seen twice, a letter held down and mashing do not."""
+    import shutil
+
+    from ml.sentiment.lexicon import build_lexicon
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_models, folder)
+    data = tmp_path / "data"
+    (data / "sentiment").mkdir(parents=True)
+    rows = [("zorgle the film", "neg")] * 3 + [("blarf today", "pos")] * 2
+    rows += [("aaaaaaaa", "neu")] * 5 + [("the story", "neu")] * 3
+    write_labelled_csv(data / "sentiment" / "tweeteval_sentiment_train.csv.gz", rows)
+    short = folder / "sentiment-en-short.pt"
+    before = SentimentReader.load(folder, "en")
+    assert "▁zorgle" not in before._vocab and before.known_words("zorgle") == 0
+    code = ml_main(["fit-sentiment-lexicon", "--checkpoint", str(short), "--data-dir", str(data)])
+    assert code == 0
+    reader = SentimentReader.load(folder, "en")
+    assert list(reader.short.lexicon) == list(build_lexicon([r[0] for r in rows]))
+    assert "zorgle" in reader.short.lexicon and "blarf" not in reader.short.lexicon
+    [known] = reader.read(["zorgle"])
+    assert known.judgeable
+    for text in ("blarf", "aaaaaaaa", "qzxv wprt"):
+        [reading] = reader.read([text])
+        assert not reading.judgeable and reading.label == "neu", text
+    # the model's weights and its other meta are untouched
+    a = torch.load(tiny_models / "sentiment-en-short.pt", weights_only=True)
+    b = torch.load(short, weights_only=True)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert {k: v for k, v in b["meta"].items() if not k.startswith("lexicon")} == a["meta"]

@@ -32,6 +32,16 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_lexicon(args: argparse.Namespace) -> int:
+    import json
+
+    from ml.sentiment.lexicon import fit_lexicon_checkpoint
+
+    report = fit_lexicon_checkpoint(args.checkpoint, args.data_dir, min_count=args.min_count)
+    print(json.dumps(report))
+    return 0
+
+
 def _fit_router(args: argparse.Namespace) -> int:
     import json
 
@@ -85,6 +95,15 @@ def register(subparsers: Any) -> None:
     r.add_argument("--c", type=float, default=16.0, help="inverse L2 strength of the LR")
     r.add_argument("--always-short-tokens", type=int, default=32)
     r.set_defaults(func=_fit_router)
+
+    w = subparsers.add_parser(
+        "fit-sentiment-lexicon",
+        help="store the words of a short checkpoint's training texts in it (what is judgeable)",
+    )
+    w.add_argument("--checkpoint", required=True, help="the short checkpoint (…-short.pt)")
+    w.add_argument("--data-dir", default=None)
+    w.add_argument("--min-count", type=int, default=3, help="in at least this many texts")
+    w.set_defaults(func=_fit_lexicon)
 
     e = subparsers.add_parser("eval-sentiment", help="score a checkpoint on a labelled CSV")
     which = e.add_mutually_exclusive_group(required=True)

@@ -9,9 +9,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ml.names.nameset import NameSet
 from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, model_name_for
 from ml.sentiment.data import clean_text
 from ml.sentiment.features import add_char_ngrams, collate, features_from_ids, length_batches
+from ml.sentiment.lexicon import lexicon_from_meta
 from ml.sentiment.model import SentimentRNN
 from ml.sentiment.router import DomainRouter
 from ml.sentiment.tokenizer import encode_batch, tokenizer_from_str
@@ -49,6 +51,7 @@ class SentimentClassifier:
         route_max_tokens: int | None = None,
         short_blend: float = 0.0,
         router: DomainRouter | None = None,
+        lexicon: NameSet | None = None,
     ) -> None:
         self.model = model.eval()
         self.temperature = temperature  # fitted on validation (calibration.py); 1.0 if never
@@ -56,6 +59,7 @@ class SentimentClassifier:
         self.route_max_tokens = route_max_tokens  # short models: longest text routed to them
         self.short_blend = short_blend  # 3-class review models: the short model's vote weight
         self.router = router  # short models: the learned "short post or review" router, if any
+        self.lexicon = lexicon  # short models: the words of their training texts (lexicon.py)
         self.tokenizer = tokenizer
         self.lang = lang
         self.labels = labels
@@ -103,6 +107,7 @@ class SentimentClassifier:
             route_max_tokens=meta.get("route_max_tokens"),
             short_blend=float(meta.get("short_blend", 0.0)),
             router=DomainRouter.from_meta(meta["router"]) if "router" in meta else None,
+            lexicon=lexicon_from_meta(meta),
         )
 
     @torch.inference_mode()

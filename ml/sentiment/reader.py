@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from ml.sentiment.data import LABELS_3, clean_text
+from ml.sentiment.lexicon import units_of
 from ml.sentiment.model import _P1, _P2
 from ml.sentiment.predict import SentimentClassifier
 from ml.sentiment.tokenizer import encode_batch
@@ -59,7 +60,6 @@ SHORT_VIEW_WORDS = 24  # the short model reads a long text's first and last 24 w
 _UNIT = re.compile(
     r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|[\U0001F000-\U0001FAFF\u2600-\u27BF]|[()]{2,}|[:;=]-?[()DPp]"
 )
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 @dataclass(frozen=True)
@@ -190,14 +190,19 @@ class SentimentReader:
         return out[0], out[1], [bool(c) for c in truncated.tolist()]
 
     def known_words(self, text: str) -> int:
-        """Distinct words (2+ letters) of the text that are whole tokens of the vocabulary.
+        """Distinct words (2+ letters) and emoticons of the text that the models know.
 
-        Gibberish, keyboard mashing and a letter repeated 3,000 times have none: BPE can
-        spell them, but the model has never seen them as words, so it has nothing to judge.
+        Known: a whole token of the vocabulary, or in the short model's lexicon (the words of
+        its training texts, ``lexicon.py``), so "ненавижу", which BPE splits, counts. Gibberish,
+        keyboard mashing and a letter repeated 3,000 times have none: BPE can spell them, but
+        the models have never seen them as words, so there is nothing to judge.
         """
-        cleaned = clean_text(text, self.lang).lower().replace("ё", "е")
+        lexicon = self.short.lexicon if self.short is not None else None
+        cleaned = clean_text(text, self.lang)
         return sum(
-            1 for w in {m.group() for m in _WORD.finditer(cleaned)} if f"▁{w}" in self._vocab
+            1
+            for unit in units_of(cleaned)
+            if f"▁{unit}" in self._vocab or (lexicon is not None and unit in lexicon)
         )
 
     def read(self, texts: list[str], explain: bool = True) -> list[Reading]:
