@@ -119,6 +119,14 @@ def nb_log_ratios(
     return torch.from_numpy(r.astype(np.float32))
 
 
+def text_index(bag_ids: torch.Tensor, bag_offsets: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """(number of texts, the text each flat n-gram id belongs to) of an EmbeddingBag batch."""
+    sizes = torch.diff(bag_offsets, append=bag_offsets.new_tensor([len(bag_ids)]))
+    return len(sizes), torch.repeat_interleave(
+        torch.arange(len(sizes), device=bag_ids.device), sizes
+    )
+
+
 class SentimentRNN(nn.Module):
     """BiGRU with max+mean pooling, an NB-weighted n-gram bag channel, and a logit mixer."""
 
@@ -202,20 +210,18 @@ class SentimentRNN(nn.Module):
     def bag_logits(self, bag_ids: torch.Tensor, bag_offsets: torch.Tensor) -> torch.Tensor:
         """Flat n-gram ids with per-text offsets (EmbeddingBag layout) → (B, C) logits."""
         weights = None if self.nb_ratio is None else self.nb_ratio[bag_ids]
-        if self.config.get("bag_norm") and weights is not None:
-            sizes = torch.diff(bag_offsets, append=bag_offsets.new_tensor([len(bag_ids)]))
-            text_of = torch.repeat_interleave(
-                torch.arange(len(sizes), device=bag_ids.device), sizes
-            )
-            sq = torch.zeros(len(sizes), device=weights.device).index_add_(0, text_of, weights**2)
+        normalise = self.config.get("bag_norm") and weights is not None
+        served_fp16 = self.bag.weight.dtype != torch.float32
+        if normalise or served_fp16:
+            n_texts, text_of = text_index(bag_ids, bag_offsets)
+        if normalise:
+            sq = torch.zeros(n_texts, device=weights.device).index_add_(0, text_of, weights**2)
             weights = weights / sq.sqrt().clamp(min=1e-6)[text_of]
-        if self.bag.weight.dtype != torch.float32:  # the served fp16 table: summed in fp32
-            sizes = torch.diff(bag_offsets, append=bag_offsets.new_tensor([len(bag_ids)]))
-            text_of = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+        if served_fp16:  # the served fp16 table: summed in fp32
             rows = self.bag.weight[bag_ids].float()
             if weights is not None:
                 rows = rows * weights[:, None]
-            summed = rows.new_zeros(len(sizes), rows.shape[1]).index_add_(0, text_of, rows)
+            summed = rows.new_zeros(n_texts, rows.shape[1]).index_add_(0, text_of, rows)
             return summed + self.bag_bias
         return self.bag(bag_ids, bag_offsets, per_sample_weights=weights) + self.bag_bias
 
