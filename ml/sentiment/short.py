@@ -130,6 +130,36 @@ def copy_bag_weights(model: SentimentRNN, clf: Any) -> None:
         model.bag_bias.copy_(bias)
 
 
+# The mixer's class weightings, one chosen on held-out logits: "balanced" optimises macro recall
+# (TweetEval's metric) but over-predicts small classes for macro-F1 (RuSentiment's), where the
+# square root of the balanced weights or none can do better.
+WEIGHTINGS = ("balanced", "sqrt", "none")
+
+
+def mixer_weight(name: str, labels: list[int]) -> torch.Tensor | None:
+    """The mixer's cross-entropy class weights: balanced, their square root, or none."""
+    if name == "none":
+        return None
+    balanced = class_weights(labels, len(LABELS_3), "balanced")
+    return balanced.sqrt() if name == "sqrt" else balanced
+
+
+def routing_length(n_tokens: list[int], head: int, tail: int) -> int:
+    """The longest text (in tokens) the reader sends to this model: nearly all (99.5%) of its
+    training texts, rounded up to 16 tokens and capped at what the RNN reads whole."""
+    p995 = float(np.percentile(n_tokens, 99.5))
+    return int(min(head + tail, 16 * math.ceil(p995 / 16)))
+
+
+def calibrate(mixed: torch.Tensor, y: torch.Tensor, prefix: str) -> tuple[float, dict[str, float]]:
+    """The temperature fitted on held-out mixed logits, with the ECE before and after it."""
+    temperature = fit_temperature(mixed, y)
+    return temperature, {
+        f"{prefix}_ece_before": expected_calibration_error(mixed.softmax(1), y),
+        f"{prefix}_ece_after": expected_calibration_error((mixed / temperature).softmax(1), y),
+    }
+
+
 def reset_mixer(model: SentimentRNN) -> None:
     """The mixer's starting point: "add the two channels' logits"."""
     n = model.config["n_classes"]
@@ -384,25 +414,18 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
     bag_info = fit_bag_channel(model, train_enc, val_enc, args.bag_c, args.select_metric)
 
     # --- RNN channel: fine-tune encoder + new head ------------------------------------------
-    class_weight = class_weights(train_enc.labels, len(labels), "balanced")
     y_val = torch.tensor(val_enc.labels)
     run = fine_tune_rnn(model, train_enc, args, gen, val=val_enc, early_stopping=True)
     history, step, stop_reason = run.history, run.steps, run.stop_reason
 
     # --- mixer (for the decision) and temperature (for the confidence) on validation --------
-    # The mixer's class weighting is chosen on validation: "balanced" optimises macro recall
-    # (TweetEval's metric), but over-predicts small classes for macro-F1 (RuSentiment's),
-    # where the square root of the balanced weights or none can do better.
+    # The mixer's class weighting (``WEIGHTINGS``) is chosen on validation too.
     rnn_v, bag_v = channel_logits(model, val_enc)
     mixer_scores = {}
     best_mixer: tuple[float, str, dict[str, torch.Tensor]] | None = None
-    for name, weight in (
-        ("balanced", class_weight),
-        ("sqrt", class_weight.sqrt()),
-        ("none", None),
-    ):
+    for name in WEIGHTINGS:
         reset_mixer(model)
-        fit_mixer(model, rnn_v, bag_v, y_val, weight)
+        fit_mixer(model, rnn_v, bag_v, y_val, mixer_weight(name, train_enc.labels))
         with torch.inference_mode():
             pred_v = model.mix(rnn_v, bag_v).argmax(1).tolist()
         mixer_scores[name] = score_predictions(val_enc.labels, pred_v, args.select_metric)
@@ -415,11 +438,8 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
     model.eval()
     with torch.inference_mode():
         mixed = model.mix(rnn_v, bag_v)
-    temperature = fit_temperature(mixed, y_val)
-    # Routing: the reader sends a text here when it is no longer than nearly all (99.5%) of
-    # the training texts, rounded up to 16 tokens and capped at what the RNN reads whole.
-    p995 = float(np.percentile(train_enc.n_tokens, 99.5))
-    route_max_tokens = int(min(args.head + args.tail, 16 * math.ceil(p995 / 16)))
+    temperature, ece = calibrate(mixed, y_val, "val")
+    route_max_tokens = routing_length(train_enc.n_tokens, args.head, args.tail)
     pred = mixed.argmax(1).tolist()
     val_metrics = {
         "val_macro_recall": macro_recall(val_enc.labels, pred, len(labels)),
@@ -435,8 +455,7 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
         "mixer_val_scores": mixer_scores,
         "route_max_tokens": route_max_tokens,
         "temperature": temperature,
-        "val_ece_before": expected_calibration_error(mixed.softmax(1), y_val),
-        "val_ece_after": expected_calibration_error((mixed / temperature).softmax(1), y_val),
+        **ece,
     }
     print("validation (mixer and temperature fitted here, so optimistic):", val_metrics)
 

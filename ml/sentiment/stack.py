@@ -34,24 +34,26 @@ import torch
 import torch.nn.functional as F
 
 from ml.common import seed_everything
-from ml.sentiment.calibration import expected_calibration_error, fit_temperature
 from ml.sentiment.checkpoint import save_run
 from ml.sentiment.data import LABELS_3, load_short_split
 from ml.sentiment.evaluate import classification_metrics, macro_recall
 from ml.sentiment.model import SentimentRNN, count_parameters, fit_mixer, idf_weights
 from ml.sentiment.short import (
+    WEIGHTINGS,
+    calibrate,
     copy_router,
     encode_split,
     fine_tune_rnn,
     fit_bag_lr,
     load_init,
+    mixer_weight,
     new_short_model,
     reset_mixer,
+    routing_length,
     score_predictions,
 )
 from ml.sentiment.train import Encoded, channel_logits, class_weights
 
-WEIGHTINGS = ("balanced", "sqrt", "none")
 PLAIN_REPEATS = 3  # random validation-sized slices per fold for the plain recipe's CV number
 
 
@@ -76,14 +78,6 @@ def subset(data: Encoded, rows: np.ndarray) -> Encoded:
         [data.n_tokens[i] for i in pick],
         [data.truncated[i] for i in pick],
     )
-
-
-def mixer_weight(name: str, labels: list[int]) -> torch.Tensor | None:
-    """The mixer's cross-entropy class weights: balanced, their square root, or none."""
-    if name == "none":
-        return None
-    balanced = class_weights(labels, len(LABELS_3), "balanced")
-    return balanced.sqrt() if name == "sqrt" else balanced
 
 
 def fit_and_predict_mixer(
@@ -280,9 +274,8 @@ def train_short_stacked(args: argparse.Namespace) -> dict[str, Any]:
     model.eval()
     with torch.inference_mode():
         mixed = model.mix(oof_rnn, bag_oof)
-    temperature = fit_temperature(mixed, y_all)
-    p995 = float(np.percentile(data.n_tokens, 99.5))
-    route_max_tokens = int(min(args.head + args.tail, 16 * math.ceil(p995 / 16)))
+    temperature, ece = calibrate(mixed, y_all, "oof")
+    route_max_tokens = routing_length(data.n_tokens, args.head, args.tail)
     pred = mixed.argmax(1).tolist()
     oof_metrics = {
         "oof_macro_recall": macro_recall(y, pred, len(labels)),
@@ -291,8 +284,7 @@ def train_short_stacked(args: argparse.Namespace) -> dict[str, Any]:
         "mixer_class_weight": weighting,
         "route_max_tokens": route_max_tokens,
         "temperature": temperature,
-        "oof_ece_before": expected_calibration_error(mixed.softmax(1), y_all),
-        "oof_ece_after": expected_calibration_error((mixed / temperature).softmax(1), y_all),
+        **ece,
     }
     print("out-of-fold (mixer and temperature fitted here):", oof_metrics)
 
