@@ -43,7 +43,7 @@ from tqdm import tqdm
 from ml.common import seed_everything, warmup_cosine
 from ml.sentiment.calibration import expected_calibration_error, fit_temperature
 from ml.sentiment.checkpoint import CHECKPOINT_FORMAT, save_run
-from ml.sentiment.data import LABELS_3, Split, load_short_split, train_val_split
+from ml.sentiment.data import LABELS_3, Split, load_short_split, training_split
 from ml.sentiment.evaluate import classification_metrics, macro_recall
 from ml.sentiment.features import add_char_ngrams, collate, features_from_ids, length_batches
 from ml.sentiment.model import SentimentRNN, count_parameters, fit_mixer, idf_weights
@@ -395,11 +395,7 @@ def train_short(args: argparse.Namespace) -> dict[str, Any]:
 
     # --- data -----------------------------------------------------------------------------
     full = load_short_split(args.lang, "train", args.data_dir, limit=args.limit)
-    train_split, val_split = train_val_split(full, args.val_fraction)
-    if len(val_split) == 0 or len(train_split) == 0:  # tiny data: fall back to a tail slice
-        cut = max(1, len(full) // 10)
-        train_split = Split(full.texts[cut:], full.labels[cut:], labels)
-        val_split = Split(full.texts[:cut], full.labels[:cut], labels)
+    train_split, val_split = training_split(full, args.val_fraction)
     print(f"train {len(train_split)} / val {len(val_split)} short texts ({args.lang})")
 
     def encode(split: Split) -> Encoded:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ml.common import seed_everything, warmup_cosine
 from ml.sentiment.checkpoint import model_name_for, save_run
-from ml.sentiment.data import Split, labels_for, load_split, train_val_split
+from ml.sentiment.data import Split, labels_for, load_split, training_split
 from ml.sentiment.evaluate import classification_metrics
 from ml.sentiment.features import collate, features_from_ids, length_batches
 from ml.sentiment.model import SentimentRNN, count_parameters, fit_mixer, nb_log_ratios
@@ -97,11 +97,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     # --- data -----------------------------------------------------------------------------
     full = load_split(args.lang, "train", args.data_dir, limit=args.limit, extra=args.extra)
-    train_split, val_split = train_val_split(full, args.val_fraction)
-    if len(val_split) == 0 or len(train_split) == 0:  # tiny data: fall back to a tail slice
-        cut = max(1, len(full) // 10)
-        train_split = Split(full.texts[cut:], full.labels[cut:], labels)
-        val_split = Split(full.texts[:cut], full.labels[:cut], labels)
+    train_split, val_split = training_split(full, args.val_fraction)
     print(f"train {len(train_split)} / val {len(val_split)} rows, labels {labels}, on {device}")
 
     # --- tokenizer and encoding -------------------------------------------------------------
