@@ -26,7 +26,8 @@ from ml.names.nameset import NameSet
 
 MIN_COUNT = 3  # in this many training texts at least: one-off typos and mashing stay out
 _WORD = re.compile(r"[^\W\d_]{2,}")
-_EMOTICON = re.compile(r"[()]{2,}|[:;=]-?[()DPp]")
+# bracket emoticons; the reader quotes them as units too
+EMOTICON = re.compile(r"[()]{2,}|[:;=]-?[()DPp]")
 
 
 def normalize(word: str) -> str:
@@ -41,7 +42,7 @@ def units_of(cleaned: str) -> set[str]:
     """
     words = {normalize(m.group()) for m in _WORD.finditer(cleaned)}
     units = {w for w in words if len(set(w)) > 1}
-    for m in _EMOTICON.finditer(cleaned):
+    for m in EMOTICON.finditer(cleaned):
         token = m.group()
         units.add(token[:2] if token[0] in "()" else token.replace("-", ""))
     return units

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from ml.sentiment.data import LABELS_3, clean_text
-from ml.sentiment.lexicon import units_of
+from ml.sentiment.lexicon import EMOTICON, units_of
 from ml.sentiment.model import _P1, _P2
 from ml.sentiment.predict import SentimentClassifier
 from ml.sentiment.tokenizer import encode_batch
@@ -58,7 +58,7 @@ SHORT_VIEW_WORDS = 24  # the short model reads a long text's first and last 24 w
 # Units that can be quoted as a reason: words (with inner apostrophes/hyphens), emoji and
 # bracket emoticons (")))" is a strong positive signal in Russian posts).
 _UNIT = re.compile(
-    r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|[\U0001F000-\U0001FAFF\u2600-\u27BF]|[()]{2,}|[:;=]-?[()DPp]"
+    r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|[\U0001F000-\U0001FAFF\u2600-\u27BF]|" + EMOTICON.pattern
 )
 
 
