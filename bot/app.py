@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.engine import Database, upgrade_to_head
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.instances import (
@@ -217,7 +217,7 @@ async def on_startup(app: Application) -> None:
 
 async def on_shutdown(app: Application) -> None:
     cancel_pending_releases(app)
-    await app.bot_data["engine"].dispose()
+    await app.bot_data["database"].close()
     app.bot_data["executor"].shutdown()
 
 
@@ -236,8 +236,7 @@ def rate_limiter(messages_per_second: float) -> AIORateLimiter | None:
 def build_application(settings: Settings, models: Models | None = None) -> Application:
     """A ready-to-start Application; pass ``models`` to share loaded checkpoints (tests, chat)."""
     models = models or load_models(settings.checkpoint_dir)
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
+    db = Database.connect(settings.database_url)
     executor = InferenceExecutor(
         workers=settings.inference_workers or None,
         torch_threads=settings.torch_threads,
@@ -248,12 +247,12 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
     name_service = NameService(models.names, executor)
     services = Services(
         names=name_service,
-        settings=SettingsRepository(sessions),
-        favorites=FavoritesService(FavoritesRepository(sessions)),
-        game=GameService(name_service, GameRepository(sessions)),
+        settings=SettingsRepository(db),
+        favorites=FavoritesService(FavoritesRepository(db)),
+        game=GameService(name_service, GameRepository(db)),
         sentiment=SentimentService(models.sentiment, executor),
         phrases=PhraseService(models.phrases, executor),
-        review_replies=ReviewRepliesRepository(sessions, per_chat=reviews.REMEMBERED_REPLIES),
+        review_replies=ReviewRepliesRepository(db, per_chat=reviews.REMEMBERED_REPLIES),
     )
     builder = (
         ApplicationBuilder()
@@ -278,14 +277,14 @@ def build_application(settings: Settings, models: Models | None = None) -> Appli
     app = builder.build()
     app.bot_data.update(
         services=services,
-        engine=engine,
+        database=db,
         database_url=settings.database_url,
         executor=executor,
     )
     app.bot_data[METRICS_KEY] = metrics  # /metrics (bot/webhook.py), one registry per app
     app.bot_data[INSTANCE_KEY] = new_instance_id()  # who runs a shared job (bot/instances.py)
-    app.bot_data[JOB_RUNS_KEY] = JobRunsRepository(sessions)
-    app.bot_data[PROCESSED_UPDATES_KEY] = ProcessedUpdatesRepository(sessions)
+    app.bot_data[JOB_RUNS_KEY] = JobRunsRepository(db)
+    app.bot_data[PROCESSED_UPDATES_KEY] = ProcessedUpdatesRepository(db)
     app.bot_data[FAIR_USE_KEY] = FairUse()  # per-user limits, inline debounce and cache
     app.bot_data.setdefault(game.SECONDS_KEY, GAME_SECONDS)  # tests shorten the voting time
     register_handlers(app)

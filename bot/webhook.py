@@ -39,7 +39,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
@@ -202,8 +201,7 @@ class BotHttpServer:
             return web.Response(status=503, text="not running")
         try:
             async with asyncio.timeout(HEALTH_CHECK_SECONDS):
-                async with self.app.bot_data["engine"].connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                await self.app.bot_data["database"].ping()
         except Exception as error:
             log.warning("health check: the database does not answer (%s)", type(error).__name__)
             return web.Response(status=503, text="database unreachable")

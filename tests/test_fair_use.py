@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.engine import Database, upgrade_to_head
 from bot.db.instances import ReviewRepliesRepository
 from bot.db.models import utcnow
 from bot.fake_api import FakeBotApi
@@ -358,9 +358,9 @@ async def test_at_most_the_newest_answers_are_kept_and_none_too_old_to_edit(
     database_url: str,
 ) -> None:
     await upgrade_to_head(database_url)
-    engine = create_engine(database_url)
+    db = Database.connect(database_url)
     try:
-        repo = ReviewRepliesRepository(session_factory(engine), per_chat=REMEMBERED_REPLIES)
+        repo = ReviewRepliesRepository(db, per_chat=REMEMBERED_REPLIES)
         for review in range(REMEMBERED_REPLIES + 50):
             await repo.remember(ANN, review, review + 10_000)
         await repo.remember(2002, 1, 2)  # another chat's answers are not counted in
@@ -375,4 +375,4 @@ async def test_at_most_the_newest_answers_are_kept_and_none_too_old_to_edit(
         assert await repo.prune(utcnow() - EDITABLE) == REMEMBERED_REPLIES
         assert replies(database_url) == {} and len(replies(database_url, 2002)) == 1
     finally:
-        await engine.dispose()
+        await db.close()

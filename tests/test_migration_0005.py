@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from bot.db.engine import create_engine, downgrade_sync, session_factory, upgrade_sync
+from bot.db.engine import Database, downgrade_sync, upgrade_sync
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from tests.dbutil import execute, rows
@@ -41,10 +41,9 @@ async def test_long_names_and_ids_past_32_bits_work_at_head(database_url: str) -
             " revealed_at) VALUES (2147483647, 0, 0, 'en', 'A', true, :d, :d)",
             d=DEADLINE,
         )
-    engine = create_engine(database_url)
+    db = Database.connect(database_url)
     try:
-        sessions = session_factory(engine)
-        favorites, game = FavoritesRepository(sessions), GameRepository(sessions)
+        favorites, game = FavoritesRepository(db), GameRepository(db)
         generation = await favorites.add_generation(
             -5, 1, "fantasy", LONG_NAME[:50], 1.0, [LONG_NAME]
         )
@@ -64,7 +63,7 @@ async def test_long_names_and_ids_past_32_bits_work_at_head(database_url: str) -
         assert await game.reveal(HUGE, -5) is None
         assert not await game.discard_round(HUGE)
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_downgrade_on_postgresql_shortens_names_and_refuses_big_ids(database_url: str) -> None:

@@ -19,8 +19,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, select
 
-from bot.db.engine import alembic_config, downgrade_sync, session_factory, upgrade_sync
-from bot.db.engine import create_engine as create_async_engine
+from bot.db.engine import Database, alembic_config, downgrade_sync, upgrade_sync
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.models import Base
@@ -309,10 +308,9 @@ async def test_new_rows_after_the_round_trip_get_fresh_ids(database_url: str) ->
         table: rows(database_url, f"SELECT max(id) FROM {table}")[0][0]
         for table in ("name_generations", "favorites", "game_rounds")
     }
-    engine = create_async_engine(database_url)
+    db = Database.connect(database_url)
     try:
-        sessions = session_factory(engine)
-        favorites, game = FavoritesRepository(sessions), GameRepository(sessions)
+        favorites, game = FavoritesRepository(db), GameRepository(db)
         generation = await favorites.add_generation(7, 7, "en", "Ma", 1.0, ["Mary"])
         assert generation > top["name_generations"]
         assert await favorites.add_favorite(7, "Mary", "en", "Ma", generation)
@@ -322,7 +320,7 @@ async def test_new_rows_after_the_round_trip_get_fresh_ids(database_url: str) ->
         assert started is not None and started.id > top["game_rounds"]
         assert started.deadline == WHEN
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def test_the_schema_at_head_is_what_the_models_say(database_url: str) -> None:

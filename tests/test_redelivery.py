@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from bot.app import Models, build_application
-from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.engine import Database, upgrade_to_head
 from bot.db.instances import Claim, ProcessedUpdatesRepository
 from bot.db.models import utcnow
 from bot.fake_api import FakeBotApi
@@ -41,8 +41,8 @@ async def test_a_claim_is_taken_once_finished_or_released_and_taken_over_when_st
     database_url: str,
 ) -> None:
     await upgrade_to_head(database_url)
-    engine = create_engine(database_url)
-    processed = ProcessedUpdatesRepository(session_factory(engine))
+    db = Database.connect(database_url)
+    processed = ProcessedUpdatesRepository(db)
     try:
         claim = processed.claim
         assert await claim(BOT_ID, 1, finished=False) is Claim.TAKEN
@@ -66,7 +66,7 @@ async def test_a_claim_is_taken_once_finished_or_released_and_taken_over_when_st
         assert await claim(BOT_ID, 3, finished=False, now=later) is Claim.TAKEN
         assert await claim(BOT_ID, 3, finished=False, now=later) is Claim.IN_PROGRESS
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 def fail_once_in_favorites_page(

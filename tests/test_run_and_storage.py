@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.db.engine import downgrade_sync, upgrade_sync, upgrade_to_head
 from bot.db.repository import SettingsRepository
@@ -140,12 +141,11 @@ def test_migration_upgrade_and_downgrade(database_url: str) -> None:
 
 
 async def test_settings_repository_round_trip(database_url: str) -> None:
-    from bot.db.engine import create_engine as create_async
-    from bot.db.engine import session_factory
+    from bot.db.engine import Database
 
     await upgrade_to_head(database_url)
-    engine = create_async(database_url)
-    repo = SettingsRepository(session_factory(engine))
+    db = Database.connect(database_url)
+    repo = SettingsRepository(db)
     assert (await repo.get(5)).temperature == 1.0
     await repo.update(5, temperature=0.4, style="ru")
     prefs = await repo.get(5)
@@ -154,12 +154,15 @@ async def test_settings_repository_round_trip(database_url: str) -> None:
     assert (await repo.get(5)).controls == {"sex": "f", "era": "1920"}
     with pytest.raises(ValueError):
         await repo.update(5, token="x")
-    if engine.dialect.name == "sqlite":
-        async with engine.connect() as conn:
-            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
-            timeout = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
-        assert mode == "wal" and timeout >= 1000
-    await engine.dispose()
+    if db.dialect == "sqlite":  # on the connections the repositories use
+
+        def pragma(name: str) -> object:
+            return db.run(lambda session: session.execute(text(f"PRAGMA {name}")).scalar())
+
+        assert await pragma("journal_mode") == "wal"
+        assert await pragma("busy_timeout") >= 1000  # type: ignore[operator]
+        assert await pragma("foreign_keys") == 1
+    await db.close()
 
 
 async def test_connections_the_postgresql_server_closed_are_replaced(database_url: str) -> None:
@@ -167,12 +170,11 @@ async def test_connections_the_postgresql_server_closed_are_replaced(database_ur
     fresh one instead of an error (pool_pre_ping)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: a SQLite connection is a file handle")
-    from bot.db.engine import create_engine as create_async
-    from bot.db.engine import session_factory
+    from bot.db.engine import Database
 
     await upgrade_to_head(database_url)
-    engine = create_async(database_url)
-    repo = SettingsRepository(session_factory(engine))
+    db = Database.connect(database_url)
+    repo = SettingsRepository(db)
     try:
         await repo.update(5, temperature=0.4)
         ended = rows(
@@ -183,4 +185,4 @@ async def test_connections_the_postgresql_server_closed_are_replaced(database_ur
         assert ended and all(ok for (ok,) in ended)
         assert (await repo.get(5)).temperature == 0.4
     finally:
-        await engine.dispose()
+        await db.close()

@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.db.engine import create_engine, session_factory, upgrade_to_head
+from bot.db.engine import Database, upgrade_to_head
 from bot.db.favorites import FavoritesRepository
 from bot.db.game import GameRepository
 from bot.db.models import utcnow
@@ -30,13 +29,13 @@ RACERS = 6
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker]:
+async def db(database_url: str) -> AsyncIterator[Database]:
     await upgrade_to_head(database_url)
-    engine = create_engine(database_url)
+    database = Database.connect(database_url)
     try:
-        yield session_factory(engine)
+        yield database
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 async def open_round(game: GameRepository, chat_id: int = GROUP) -> int:
@@ -47,10 +46,8 @@ async def open_round(game: GameRepository, chat_id: int = GROUP) -> int:
     return started.id
 
 
-async def test_racing_round_starts_open_one_round(
-    sessions: async_sessionmaker, database_url: str
-) -> None:
-    game = GameRepository(sessions)
+async def test_racing_round_starts_open_one_round(db: Database, database_url: str) -> None:
+    game = GameRepository(db)
     deadline = utcnow() + timedelta(seconds=30)
     started = await asyncio.gather(
         *(
@@ -69,9 +66,9 @@ async def test_racing_round_starts_open_one_round(
 
 
 async def test_racing_reveals_close_the_round_and_score_exactly_once(
-    sessions: async_sessionmaker, database_url: str
+    db: Database, database_url: str
 ) -> None:
-    game = GameRepository(sessions)
+    game = GameRepository(db)
     round_id = await open_round(game)
     for user in (101, 102, 103):
         assert await game.vote(round_id, GROUP, user, f"P{user}", user != 103) == "ok"
@@ -88,9 +85,9 @@ async def test_racing_reveals_close_the_round_and_score_exactly_once(
 
 
 async def test_votes_racing_the_reveal_are_counted_or_refused(
-    sessions: async_sessionmaker,
+    db: Database,
 ) -> None:
-    game = GameRepository(sessions)
+    game = GameRepository(db)
     round_id = await open_round(game)
     voters = range(201, 201 + RACERS)
     calls = [game.vote(round_id, GROUP, user, f"P{user}", True) for user in voters]
@@ -107,9 +104,9 @@ async def test_votes_racing_the_reveal_are_counted_or_refused(
 
 
 async def test_the_same_favourite_saved_at_once_is_saved_once(
-    sessions: async_sessionmaker, database_url: str
+    db: Database, database_url: str
 ) -> None:
-    favorites = FavoritesRepository(sessions)
+    favorites = FavoritesRepository(db)
     saved = await asyncio.gather(
         *(favorites.add_favorite(7, "Seraphina", "en", "Ser", None) for _ in range(RACERS))
     )
@@ -121,9 +118,9 @@ async def test_the_same_favourite_saved_at_once_is_saved_once(
 
 
 async def test_a_new_users_first_settings_written_at_once_make_one_row(
-    sessions: async_sessionmaker, database_url: str
+    db: Database, database_url: str
 ) -> None:
-    settings = SettingsRepository(sessions)
+    settings = SettingsRepository(db)
     await asyncio.gather(
         settings.update(9, temperature=0.5),
         settings.update(9, style="ru"),

@@ -283,7 +283,7 @@ async def database_outage(app: Application, database_url: str) -> AsyncIterator[
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        await app.bot_data["engine"].dispose()
+        await app.bot_data["database"].dispose()
         path = Path(url.database or "")
         moved = path.with_name(path.name + ".away")
         path.rename(moved)

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import Session
 
+from bot.db.engine import Database
 from bot.db.models import NAME_KIND, Favorite, NameGeneration, as_utc
 
 
@@ -56,8 +57,8 @@ KEPT = Favorite.removed_at.is_(None)  # what lists, counts and exports show
 
 
 class FavoritesRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def add_generation(
         self,
@@ -71,7 +72,7 @@ class FavoritesRepository:
         full: bool = False,
         kind: str = NAME_KIND,
     ) -> int:
-        async with self.sessions() as session, session.begin():
+        def work(session: Session) -> int:
             row = NameGeneration(
                 chat_id=chat_id,
                 user_id=user_id,
@@ -84,12 +85,14 @@ class FavoritesRepository:
                 kind=kind,
             )
             session.add(row)
-            await session.flush()
+            session.flush()
             return row.id
 
+        return await self.db.run(work)
+
     async def generation(self, generation_id: int) -> GenerationRecord | None:
-        async with self.sessions() as session:
-            row = await session.get(NameGeneration, generation_id)
+        def work(session: Session) -> GenerationRecord | None:
+            row = session.get(NameGeneration, generation_id)
             if row is None:
                 return None
             names = json.loads(row.names_json)
@@ -107,14 +110,14 @@ class FavoritesRepository:
                 row.kind or NAME_KIND,
             )
 
+        return await self.db.run(work)
+
     async def prune_generations(self, before: datetime) -> int:
         """Delete answers stored before ``before``; returns how many. Favourites are untouched:
         they copy their name, style and prefix and have no foreign key to this table."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                delete(NameGeneration).where(NameGeneration.created_at < before)
-            )
-            return result.rowcount or 0
+        return await self.db.rowcount(
+            delete(NameGeneration).where(NameGeneration.created_at < before)
+        )
 
     async def add_favorite(
         self,
@@ -127,78 +130,70 @@ class FavoritesRepository:
     ) -> bool:
         """Save a name (or phrase); False when this user already has it (the unique
         constraint decides, so two quick presses cannot both insert)."""
+        favorite = Favorite(
+            user_id=user_id,
+            name=name,
+            style=style,
+            prefix=prefix,
+            generation_id=generation_id,
+            kind=kind,
+        )
         try:
-            async with self.sessions() as session, session.begin():
-                session.add(
-                    Favorite(
-                        user_id=user_id,
-                        name=name,
-                        style=style,
-                        prefix=prefix,
-                        generation_id=generation_id,
-                        kind=kind,
-                    )
-                )
+            await self.db.run(lambda session: session.add(favorite))
         except IntegrityError:
             return False
         return True
 
     async def count(self, user_id: int) -> int:
         """How many favourites the user has, not counting removed ones."""
-        async with self.sessions() as session:
-            query = (
-                select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id, KEPT)
-            )
-            return int((await session.execute(query)).scalar_one())
+        query = select(func.count()).select_from(Favorite).where(Favorite.user_id == user_id, KEPT)
+        return int(await self.db.scalar(query))
 
     async def page(
         self, user_id: int, offset: int = 0, limit: int | None = None
     ) -> list[FavoriteRecord]:
         """The user's favourites but removed ones, newest first; without ``limit``, all of
         them (export)."""
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(Favorite)
-                .where(Favorite.user_id == user_id, KEPT)
-                .order_by(Favorite.created_at.desc(), Favorite.id.desc())
-                .offset(offset)
-                .limit(limit)
-            )
-            return [_favorite(row) for row in rows]
+        rows = await self.db.scalars(
+            select(Favorite)
+            .where(Favorite.user_id == user_id, KEPT)
+            .order_by(Favorite.created_at.desc(), Favorite.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_favorite(row) for row in rows]
 
     async def get(self, favorite_id: int) -> FavoriteRecord | None:
         """The row, removed or not (``removed_at`` says)."""
-        async with self.sessions() as session:
-            row = await session.get(Favorite, favorite_id)
-            return None if row is None else _favorite(row)
+        row = await self.db.get(Favorite, favorite_id)
+        return None if row is None else _favorite(row)
 
     async def find(self, user_id: int, name: str, style: str) -> FavoriteRecord | None:
         """The user's saved ``name`` in ``style`` (the unique key), if any, removed or not."""
-        async with self.sessions() as session:
-            row = await session.scalar(
-                select(Favorite).where(
-                    Favorite.user_id == user_id, Favorite.name == name, Favorite.style == style
-                )
+        row = await self.db.scalar(
+            select(Favorite).where(
+                Favorite.user_id == user_id, Favorite.name == name, Favorite.style == style
             )
-            return None if row is None else _favorite(row)
+        )
+        return None if row is None else _favorite(row)
 
     async def mark_removed(self, user_id: int, favorite_id: int, when: datetime) -> bool:
         """🗑: set ``removed_at`` on the user's own row, unless it is removed already. One
         UPDATE, so two presses (on one instance or two) remove it once."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
+        return bool(
+            await self.db.rowcount(
                 update(Favorite)
                 .where(Favorite.id == favorite_id, Favorite.user_id == user_id, KEPT)
                 .values(removed_at=when)
             )
-            return bool(result.rowcount)
+        )
 
     async def restore(self, user_id: int, favorite_id: int, removed_after: datetime) -> bool:
         """↩: clear ``removed_at`` on the user's own row if it was removed after
         ``removed_after`` (the window is still open). The database decides, so whichever
         instance gets the press, and however it races the sweep, the answer is one truth."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
+        return bool(
+            await self.db.rowcount(
                 update(Favorite)
                 .where(
                     Favorite.id == favorite_id,
@@ -207,13 +202,13 @@ class FavoritesRepository:
                 )
                 .values(removed_at=None)
             )
-            return bool(result.rowcount)
+        )
 
     async def restore_saved(self, user_id: int, name: str, style: str) -> bool:
         """⭐ on a name the user removed and has not lost yet (the sweep has not run): keep
         the row, in its old place, instead of failing on the unique key."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
+        return bool(
+            await self.db.rowcount(
                 update(Favorite)
                 .where(
                     Favorite.user_id == user_id,
@@ -223,15 +218,13 @@ class FavoritesRepository:
                 )
                 .values(removed_at=None)
             )
-            return bool(result.rowcount)
+        )
 
     async def removed_since(self, user_id: int, after: datetime) -> list[int]:
         """Ids of the user's favourites removed after ``after``."""
-        async with self.sessions() as session:
-            found = await session.scalars(
-                select(Favorite.id).where(Favorite.user_id == user_id, Favorite.removed_at > after)
-            )
-            return list(found)
+        return await self.db.scalars(
+            select(Favorite.id).where(Favorite.user_id == user_id, Favorite.removed_at > after)
+        )
 
     async def delete_removed(
         self, favorite_id: int, removed_before: datetime | None = None
@@ -241,24 +234,18 @@ class FavoritesRepository:
         conditions = [Favorite.id == favorite_id, Favorite.removed_at.is_not(None)]
         if removed_before is not None:
             conditions.append(Favorite.removed_at <= removed_before)
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(delete(Favorite).where(*conditions))
-            return bool(result.rowcount)
+        return bool(await self.db.rowcount(delete(Favorite).where(*conditions)))
 
     async def purge_removed(self, removed_before: datetime) -> int:
         """The sweep: delete every favourite removed before ``removed_before``; how many.
         Reads only the partial index of removed rows."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                delete(Favorite).where(Favorite.removed_at < removed_before)
-            )
-            return result.rowcount or 0
+        return await self.db.rowcount(delete(Favorite).where(Favorite.removed_at < removed_before))
 
     async def remove(self, user_id: int, favorite_id: int) -> bool:
         """Delete at once, only when the row belongs to ``user_id``: ids in buttons can be
         forged. (🗑 goes through ``mark_removed``; this is for tools and tests.)"""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
+        return bool(
+            await self.db.rowcount(
                 delete(Favorite).where(Favorite.id == favorite_id, Favorite.user_id == user_id)
             )
-            return bool(result.rowcount)
+        )

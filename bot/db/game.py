@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from bot.db.engine import Database
 from bot.db.models import GameRound, GameScore, GameVote, as_utc, utcnow
 
 
@@ -73,34 +74,29 @@ def _round(row: GameRound) -> RoundRecord:
 
 
 class GameRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def open_round(self, chat_id: int) -> RoundRecord | None:
-        async with self.sessions() as session:
-            row = await session.scalar(
-                select(GameRound).where(
-                    GameRound.chat_id == chat_id, GameRound.revealed_at.is_(None)
-                )
-            )
-            return _round(row) if row else None
+        row = await self.db.scalar(
+            select(GameRound).where(GameRound.chat_id == chat_id, GameRound.revealed_at.is_(None))
+        )
+        return _round(row) if row else None
 
     async def open_rounds(self) -> list[RoundRecord]:
-        async with self.sessions() as session:
-            rows = await session.scalars(select(GameRound).where(GameRound.revealed_at.is_(None)))
-            return [_round(row) for row in rows]
+        rows = await self.db.scalars(select(GameRound).where(GameRound.revealed_at.is_(None)))
+        return [_round(row) for row in rows]
 
     async def due_rounds(self, now: datetime, limit: int = 100) -> list[tuple[int, int]]:
         """(round id, chat id) of open rounds whose deadline has passed, oldest first: what a
         sweeper hands to ``reveal``, which closes each once however many sweep at once."""
-        async with self.sessions() as session:
-            found = await session.execute(
-                select(GameRound.id, GameRound.chat_id)
-                .where(GameRound.revealed_at.is_(None), GameRound.deadline <= now)
-                .order_by(GameRound.deadline, GameRound.id)
-                .limit(limit)
-            )
-            return [(round_id, chat_id) for round_id, chat_id in found]
+        found = await self.db.rows(
+            select(GameRound.id, GameRound.chat_id)
+            .where(GameRound.revealed_at.is_(None), GameRound.deadline <= now)
+            .order_by(GameRound.deadline, GameRound.id)
+            .limit(limit)
+        )
+        return [(round_id, chat_id) for round_id, chat_id in found]
 
     async def create_round(
         self,
@@ -114,38 +110,41 @@ class GameRepository:
     ) -> RoundRecord | None:
         """The new open round, or None when the chat already has one (the partial unique
         index decides, so two /game at once still make one round)."""
+
+        def work(session: Session) -> RoundRecord:
+            row = GameRound(
+                chat_id=chat_id,
+                started_by=started_by,
+                style=style,
+                language=language,
+                name=name,
+                is_real=is_real,
+                deadline=deadline,
+            )
+            session.add(row)
+            session.flush()
+            return _round(row)
+
         try:
-            async with self.sessions() as session, session.begin():
-                row = GameRound(
-                    chat_id=chat_id,
-                    started_by=started_by,
-                    style=style,
-                    language=language,
-                    name=name,
-                    is_real=is_real,
-                    deadline=deadline,
-                )
-                session.add(row)
-                await session.flush()
-                return _round(row)
+            return await self.db.run(work)
         except IntegrityError:
             return None
 
     async def set_message(self, round_id: int, message_id: int, thread_id: int | None) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(GameRound)
-                .where(GameRound.id == round_id)
-                .values(message_id=message_id, message_thread_id=thread_id)
-            )
+        await self.db.rowcount(
+            update(GameRound)
+            .where(GameRound.id == round_id)
+            .values(message_id=message_id, message_thread_id=thread_id)
+        )
 
     async def discard_round(self, round_id: int) -> bool:
         """Delete a round that never got its message (and any votes): as if never started.
 
         Only an open round without a message qualifies, so a round people can see and vote on
         is never deleted by this."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
+
+        def work(session: Session) -> bool:
+            result = session.execute(
                 delete(GameRound).where(
                     GameRound.id == round_id,
                     GameRound.revealed_at.is_(None),
@@ -154,12 +153,15 @@ class GameRepository:
             )
             if not result.rowcount:
                 return False
-            await session.execute(delete(GameVote).where(GameVote.round_id == round_id))
+            session.execute(delete(GameVote).where(GameVote.round_id == round_id))
             return True
 
-    async def _lock_open(self, session: AsyncSession, round_id: int, chat_id: int) -> bool:
+        return await self.db.run(work)
+
+    @staticmethod
+    def _lock_open(session: Session, round_id: int, chat_id: int) -> bool:
         """Take the write lock, and say whether the round is open in this chat."""
-        result = await session.execute(
+        result = session.execute(
             update(GameRound).where(*_open_in_chat(round_id, chat_id)).values(id=GameRound.id)
         )
         return bool(result.rowcount)
@@ -169,13 +171,14 @@ class GameRepository:
     ) -> str:
         """Record or change a vote: ``ok``, ``over`` (revealed) or ``invalid`` (no such
         round in this chat)."""
-        async with self.sessions() as session, session.begin():
-            if not await self._lock_open(session, round_id, chat_id):
-                row = await session.get(GameRound, round_id)
+
+        def work(session: Session) -> str:
+            if not self._lock_open(session, round_id, chat_id):
+                row = session.get(GameRound, round_id)
                 if row is None or row.chat_id != chat_id:
                     return "invalid"
                 return "over"
-            vote = await session.get(GameVote, (round_id, user_id))
+            vote = session.get(GameVote, (round_id, user_id))
             if vote is None:
                 session.add(
                     GameVote(
@@ -190,6 +193,8 @@ class GameRepository:
                 vote.display_name = display_name
             return "ok"
 
+        return await self.db.run(work)
+
     async def reveal(
         self, round_id: int, chat_id: int
     ) -> tuple[RoundRecord, list[VoteRecord]] | None:
@@ -197,25 +202,26 @@ class GameRepository:
         every instance's sweeper can race, and only the one whose conditional UPDATE closes
         the round (``revealed_at IS NULL`` still true; the row lock on PostgreSQL, the write
         lock on SQLite make the others see it closed) gets a result."""
-        async with self.sessions() as session, session.begin():
-            closed = await session.execute(
+
+        def work(session: Session) -> tuple[RoundRecord, list[VoteRecord]] | None:
+            closed = session.execute(
                 update(GameRound)
                 .where(*_open_in_chat(round_id, chat_id))
                 .values(revealed_at=utcnow())
             )
             if not closed.rowcount:
                 return None
-            row = await session.get(GameRound, round_id)
+            row = session.get(GameRound, round_id)
             assert row is not None
             votes = list(
-                await session.scalars(
+                session.scalars(
                     select(GameVote)
                     .where(GameVote.round_id == round_id)
                     .order_by(GameVote.updated_at, GameVote.user_id)
                 )
             )
             for vote in votes:
-                score = await session.get(GameScore, (chat_id, vote.user_id))
+                score = session.get(GameScore, (chat_id, vote.user_id))
                 if score is None:
                     score = GameScore(
                         chat_id=chat_id,
@@ -230,12 +236,13 @@ class GameRepository:
                 score.points += int(vote.says_real == row.is_real)
             return _round(row), [VoteRecord(v.user_id, v.display_name, v.says_real) for v in votes]
 
+        return await self.db.run(work)
+
     async def leaderboard(self, chat_id: int, limit: int = 10) -> list[ScoreRecord]:
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(GameScore)
-                .where(GameScore.chat_id == chat_id)
-                .order_by(GameScore.points.desc(), GameScore.rounds, GameScore.user_id)
-                .limit(limit)
-            )
-            return [ScoreRecord(r.user_id, r.display_name, r.points, r.rounds) for r in rows]
+        rows = await self.db.scalars(
+            select(GameScore)
+            .where(GameScore.chat_id == chat_id)
+            .order_by(GameScore.points.desc(), GameScore.rounds, GameScore.user_id)
+            .limit(limit)
+        )
+        return [ScoreRecord(r.user_id, r.display_name, r.points, r.rounds) for r in rows]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import Session
 
+from bot.db.engine import Database
 from bot.db.models import UserSettings
 
 DEFAULT_TEMPERATURE = 1.0
@@ -32,15 +33,15 @@ class UserPrefs:
 
 
 class SettingsRepository:
-    def __init__(self, sessions: async_sessionmaker) -> None:
-        self.sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def get(self, user_id: int) -> UserPrefs:
-        async with self.sessions() as session:
-            row = await session.get(UserSettings, user_id)
-            if row is None:
-                return UserPrefs(user_id)
-            return _prefs(row)
+        def work(session: Session) -> UserPrefs:
+            row = session.get(UserSettings, user_id)
+            return UserPrefs(user_id) if row is None else _prefs(row)
+
+        return await self.db.run(work)
 
     async def update(self, user_id: int, **changes: object) -> UserPrefs:
         """Set some of temperature/style/language/sex/era/race, creating the row on first use."""
@@ -55,14 +56,16 @@ class SettingsRepository:
             return await self._update(user_id, changes)
 
     async def _update(self, user_id: int, changes: dict[str, object]) -> UserPrefs:
-        async with self.sessions() as session, session.begin():
-            row = await session.get(UserSettings, user_id)
+        def work(session: Session) -> UserSettings:
+            row = session.get(UserSettings, user_id)
             if row is None:
                 row = UserSettings(user_id=user_id, temperature=DEFAULT_TEMPERATURE)
                 session.add(row)
             for key, value in changes.items():
                 setattr(row, key, value)
-        return _prefs(row)
+            return row
+
+        return _prefs(await self.db.run(work))
 
 
 def _prefs(row: UserSettings) -> UserPrefs:
