@@ -128,6 +128,32 @@ def test_reasons_quote_the_words_that_decided(tiny_models: Path) -> None:
     assert any("terrible" in r for r in long_reading.reasons), long_reading.reasons
 
 
+def test_review_reasons_do_not_depend_on_the_remembered_word_ids(
+    tiny_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long texts' reasons encode each word once and then remember it (``_unit_ids``): the
+    same reasons from a cold cache, a warm one and one that overflowed and was cleared."""
+    import ml.sentiment.reader as reader_module
+
+    reader = SentimentReader.load(tiny_models, "en")
+    reader.max_short_tokens = 3
+    texts = [  # over MAX_OCCLUSION_UNITS words: reasons from the bag channel's weights
+        " ".join(["the plot and the story were terrible and the film"] * 6),
+        " ".join(["a wonderful film with a great story and the best cast"] * 6),
+    ]
+    cold = [r.reasons for r in reader.read(texts)]
+    assert all(cold) and reader._unit_ids_cache  # remembered
+    assert [r.reasons for r in reader.read(texts)] == cold
+    reader._unit_ids_cache.clear()
+    monkeypatch.setattr(reader_module, "UNIT_CACHE_SIZE", 4)  # every text overflows it
+    assert [r.reasons for r in reader.read(texts)] == cold
+    assert len(reader._unit_ids_cache) <= 10  # one text's words at most, not all of them
+    words = ["the", "plot", "the"]
+    assert reader._unit_ids(words) == [
+        enc.ids for enc in reader.tokenizer.encode_batch(words, add_special_tokens=False)
+    ]
+
+
 @pytest.mark.parametrize("text", ["aaaaaaaaaaaaaaaaaaaa", "qzxv wprt", "a" * 3000, "Zzyzx"])
 def test_text_with_nothing_to_judge_is_neutral_and_unsure(tiny_models: Path, text: str) -> None:
     reader = SentimentReader.load(tiny_models, "en")

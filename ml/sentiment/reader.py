@@ -54,6 +54,8 @@ MIN_REASON_DROP = 0.2
 RELATIVE_REASON_DROP = 0.3  # ... and at least 30% of the strongest reason's effect
 MAX_OCCLUSION_UNITS = 48  # longer short texts: only the first units are tried one by one
 SHORT_VIEW_WORDS = 24  # the short model reads a long text's first and last 24 words
+# Words whose token ids a reader remembers for reasons (a few MB; forgotten all at once when full)
+UNIT_CACHE_SIZE = 50_000
 
 # Units that can be quoted as a reason: words (with inner apostrophes/hyphens), emoji and
 # bracket emoticons (")))" is a strong positive signal in Russian posts).
@@ -106,6 +108,7 @@ class SentimentReader:
         self.max_short_tokens = max_short_tokens
         self.tokenizer = review.tokenizer
         self._vocab = self.tokenizer.get_vocab()
+        self._unit_ids_cache: dict[str, list[int]] = {}
 
     @classmethod
     def load(cls, checkpoint_dir: str | Path, lang: str, quantize: bool = True) -> SentimentReader:
@@ -304,6 +307,24 @@ class SentimentReader:
             rows = rows * model.nb_ratio[index, None]
         return (rows[:, column] - rows.mean(dim=1)).numpy()
 
+    def _unit_ids(self, words: list[str]) -> list[list[int]]:
+        """Each word's token ids, as ``encode_batch`` gives them, remembered across calls.
+
+        Reviews repeat the same few thousand words, and encoding a review's ~300 words one by
+        one took a third of its reasons (1.8 of 4.8 ms). Safe with two workers on one reader:
+        a result never depends on the shared cache surviving a ``clear`` by the other.
+        """
+        cache = self._unit_ids_cache
+        found = {word: cache.get(word) for word in words}
+        missing = [word for word, ids in found.items() if ids is None]
+        if missing:
+            fresh = dict(zip(missing, encode_batch(self.tokenizer, missing), strict=True))
+            found.update(fresh)
+            if len(cache) + len(fresh) > UNIT_CACHE_SIZE:
+                cache.clear()
+            cache.update(fresh)
+        return [found[word] for word in words]  # type: ignore[misc]
+
     def _bag_scores(self, units: list[_Unit], label: int) -> list[tuple[float, str, int, int]]:
         """Each unit's (and adjacent pair's) contribution to the bag channel's logit margin.
 
@@ -319,7 +340,7 @@ class SentimentReader:
         if column is None:
             return []
         vocab, buckets = cfg["vocab_size"], cfg["buckets"]
-        unit_ids = encode_batch(self.tokenizer, [u.text for u in units])
+        unit_ids = self._unit_ids([u.text for u in units])
 
         def bigram(a: int, b: int) -> int:
             return vocab + (a * _P1 + b * _P2) % (buckets - vocab)
