@@ -12,6 +12,9 @@ for), the whole process's CPU and the wall time, for:
 * ``SQLite threads``: ``Database()`` as the bot runs now, the whole transaction on a plain
   sqlite3 connection in one of ``SQLITE_THREADS`` threads, one hop from the loop.
 
+Both ways run the same repository code (the claim's upsert and the settings read built once),
+so the difference is the path alone; the commit's WAL sync is in both.
+
     python bench/db_calls.py [--calls 1000]
 
 Ends with one JSON line.

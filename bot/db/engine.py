@@ -82,9 +82,9 @@ class Database:
 
     Why not an ``AsyncSession`` throughout: on SQLite, aiosqlite sends every cursor, execute,
     fetch, close, commit and reset across to its thread and back on its own (about six hops
-    per transaction), and SQLAlchemy's greenlet bridge switches at each one. That cost about
-    1.0-1.4 ms of event-loop CPU per transaction (``bench/db_calls.py``), three transactions
-    per ``/name``, against 0.2-0.6 ms for the same transaction on a plain sqlite3 connection.
+    per transaction), and SQLAlchemy's greenlet bridge switches at each one: 0.6-1.6 ms of
+    event-loop CPU per transaction (``bench/db_calls.py``), three transactions per ``/name``,
+    where the same transaction on a plain sqlite3 connection costs 0.4-0.9 ms of CPU in all.
     So on a SQLite file the whole transaction runs in one of ``SQLITE_THREADS`` threads, one
     hop from the loop, on the same sqlite3 driver (same locking and transaction rules) with
     the same pragmas. Anything else (PostgreSQL on asyncpg, an in-memory SQLite that a second
@@ -93,7 +93,7 @@ class Database:
     """
 
     def __init__(self, engine: AsyncEngine, threads: int = SQLITE_THREADS) -> None:
-        self.engine = engine  # migrations, health checks of the async side, tests
+        self.engine = engine  # the AsyncSession path; tests query through it too
         self.sessions = session_factory(engine)
         self.dialect = engine.dialect.name  # "sqlite" or "postgresql": whose INSERT to build
         self._sync_engine: Engine | None = None
@@ -114,6 +114,7 @@ class Database:
         return self._sync is not None
 
     async def run(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in one transaction; its result, or its exception."""
         if self._sync is not None and self._threads is not None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._run_here, work)
@@ -156,10 +157,11 @@ class Database:
             )
 
     async def close(self) -> None:
-        """``dispose``, then stop the SQLite threads: the end of the application."""
+        """``dispose``, then stop the SQLite threads once their transactions have ended (in a
+        worker, so the loop is not held meanwhile): the end of the application."""
         await self.dispose()
         if self._threads is not None:
-            self._threads.shutdown(wait=True)
+            await asyncio.to_thread(self._threads.shutdown, wait=True)
 
 
 def _sqlite_sync_engine(url: sqlalchemy.URL, threads: int) -> Engine:
