@@ -35,3 +35,19 @@ def test_capacity_run_answers_every_update(tmp_path: Path) -> None:
     assert result["bot_peak_rss_mb"] > 0 and result["bot_log_errors"] == 0
     assert result["bot_log_problems"] == {}
     assert "processed" in done.stdout and "updates/s" in done.stdout
+
+
+def test_db_calls_bench_runs_both_ways(tmp_path: Path) -> None:
+    """bench/db_calls.py times the same three transactions on the loop and in the SQLite
+    threads (the numbers are the benchmark's to report, not this test's)."""
+    command = [sys.executable, str(ROOT / "bench" / "db_calls.py"), "--calls", "20"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["calls"] == 20
+    for way in ("on the loop", "SQLite threads"):
+        assert set(result[way]) == {"claim an update", "read settings", "store an answer"}
+        for timing in result[way].values():
+            assert set(timing) == {"loop_cpu_ms", "process_cpu_ms", "wall_ms"}
+            assert all(value > 0 for value in timing.values())
+    assert "claim an update" in done.stdout and "→" in done.stdout
