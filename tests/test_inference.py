@@ -63,6 +63,51 @@ async def test_concurrent_requests_share_a_batch_and_get_their_own_answers() -> 
         executor.shutdown()
 
 
+async def test_while_every_worker_is_busy_a_batch_stays_open_for_company() -> None:
+    """Requests further apart than the window share a batch when no worker could have run the
+    first one anyway; with a worker free, the window alone decides (and nothing waits)."""
+    executor = InferenceExecutor(workers=1, batch_window=0.005, busy_wait=2.0)
+    blocker, model = Recorder(), Recorder()
+    blocker.release.clear()
+    try:
+        busy = asyncio.ensure_future(executor.run_batched("other", blocker, "slow"))
+        await asyncio.sleep(0.05)  # the only worker is on it
+        first = asyncio.ensure_future(executor.run_batched("m", model, "a"))
+        await asyncio.sleep(0.05)  # ten windows later
+        second = asyncio.ensure_future(executor.run_batched("m", model, "b"))
+        await asyncio.sleep(0.05)
+        assert model.batches == []  # held, not queued behind the busy worker
+        blocker.release.set()
+        assert await asyncio.gather(busy, first, second) == ["SLOW", "A", "B"]
+        assert model.batches == [["a", "b"]]
+        # idle workers: the window closes the batch, the next request starts another
+        assert await executor.run_batched("m", model, "c") == "C"
+        await asyncio.sleep(0.05)
+        assert await executor.run_batched("m", model, "d") == "D"
+        assert model.batches[1:] == [["c"], ["d"]]
+        assert executor.pending == 0
+    finally:
+        blocker.release.set()
+        executor.shutdown()
+
+
+async def test_a_held_batch_goes_after_busy_wait_even_if_the_workers_stay_busy() -> None:
+    executor = InferenceExecutor(workers=1, batch_window=0.005, busy_wait=0.05)
+    blocker, model = Recorder(), Recorder()
+    blocker.release.clear()
+    try:
+        busy = asyncio.ensure_future(executor.run_batched("other", blocker, "slow"))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.ensure_future(executor.run_batched("m", model, "a"))
+        await asyncio.sleep(0.2)  # well past busy_wait: handed to the pool, queued there
+        assert "m" not in executor._open
+        blocker.release.set()
+        assert await asyncio.gather(busy, waiting) == ["SLOW", "A"]
+    finally:
+        blocker.release.set()
+        executor.shutdown()
+
+
 async def test_a_failing_batch_fails_its_callers_only() -> None:
     executor = InferenceExecutor(workers=1, batch_window=0.05)
     model = Recorder()
