@@ -15,7 +15,8 @@ goes through one ``InferenceExecutor``. Why one:
   sorts a batch by length itself), so ten reviews cost far less than ten single calls. While
   every worker is busy a batch whose window is over would only wait in the pool's queue, so
   it stays open to newcomers instead, until a worker is free or ``busy_wait`` more seconds
-  have passed: under load batches grow at no cost in latency, and when idle nothing waits.
+  have passed: under load batches grow, and when a worker is free nothing waits. (A held
+  batch can be overtaken by unbatched calls queued meanwhile: a few ms for its callers.)
 
 Handlers and services keep calling a plain ``await``; ``ml`` knows nothing of this.
 """
@@ -132,14 +133,7 @@ class InferenceExecutor:
         self._admit()
         try:
             self.stats.calls += 1
-            loop = asyncio.get_running_loop()
-            self._in_pool += 1
-            try:
-                result, seconds = await loop.run_in_executor(
-                    self._pool, _timed, partial(fn, *args, **kwargs)
-                )
-            finally:
-                self._worker_done()
+            result, seconds = await asyncio.wrap_future(self._submit(partial(fn, *args, **kwargs)))
             self._observe(getattr(fn, "__name__", "call"), seconds)
             return result
         finally:
@@ -175,6 +169,15 @@ class InferenceExecutor:
         finally:
             self._pending -= 1
 
+    def _submit(self, work: Callable[[], T]) -> Future[tuple[T, float]]:
+        """Hand ``work`` to the pool, counted in ``_in_pool`` until it has run (or was
+        cancelled before it started), whatever its caller does meanwhile."""
+        loop = asyncio.get_running_loop()
+        self._in_pool += 1
+        done = self._pool.submit(_timed, work)
+        done.add_done_callback(lambda _: loop.call_soon_threadsafe(self._worker_done))
+        return done
+
     @property
     def _workers_busy(self) -> bool:
         return self._in_pool >= self.workers
@@ -205,16 +208,14 @@ class InferenceExecutor:
         del self._open[key]
         if batch.timer is not None:
             batch.timer.cancel()
-        self._in_pool += 1
         self.stats.batches += 1
         self.stats.batched_items += len(batch.items)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch.items))
         loop = asyncio.get_running_loop()
-        work = self._pool.submit(_timed, partial(batch.run, list(batch.items)))
+        work = self._submit(partial(batch.run, list(batch.items)))
         work.add_done_callback(lambda done: loop.call_soon_threadsafe(self._deliver, batch, done))
 
     def _deliver(self, batch: _Batch, done: Future[tuple[Sequence[Any], float]]) -> None:
-        self._worker_done()
         error = InferenceBusy("shutting down") if done.cancelled() else done.exception()
         results: Sequence[Any] = ()
         if error is None:

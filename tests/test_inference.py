@@ -108,6 +108,26 @@ async def test_a_held_batch_goes_after_busy_wait_even_if_the_workers_stay_busy()
         executor.shutdown()
 
 
+async def test_a_call_whose_caller_left_still_counts_while_it_runs() -> None:
+    """A cancelled ``run`` caller does not free its worker: the call goes on, so a batch
+    arriving meanwhile is still held for the worker, not handed to a busy pool."""
+    executor = InferenceExecutor(workers=1, batch_window=0.005, busy_wait=2.0)
+    release, model = threading.Event(), Recorder()
+    try:
+        caller = asyncio.ensure_future(executor.run(release.wait, 5))
+        await asyncio.sleep(0.05)  # running on the only worker
+        caller.cancel()
+        waiting = asyncio.ensure_future(executor.run_batched("m", model, "a"))
+        await asyncio.sleep(0.05)
+        assert "m" in executor._open  # held: the worker is still taken
+        release.set()
+        assert await waiting == "A"
+        assert executor.pending == 0
+    finally:
+        release.set()
+        executor.shutdown()
+
+
 async def test_a_failing_batch_fails_its_callers_only() -> None:
     executor = InferenceExecutor(workers=1, batch_window=0.05)
     model = Recorder()
