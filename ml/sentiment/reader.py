@@ -129,14 +129,16 @@ class SentimentReader:
     # ------------------------------------------------------------------------------ verdicts
 
     def probabilities(
-        self, texts: list[str]
+        self, texts: list[str], cleaned: list[str] | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, list[str], list[int], list[bool]]:
         """Calibrated and raw (temperature 1) 3-class probs (N, 3), model used, n_tokens,
-        truncated, for raw texts. Raw ones are only for measuring calibration."""
+        truncated, for raw texts (``cleaned``: their ``clean_text``, if the caller has it).
+        Raw ones are only for measuring calibration."""
         n = len(texts)
         calibrated, raw = torch.zeros(n, 3), torch.zeros(n, 3)
         used = ["review"] * n
-        cleaned = [clean_text(t, self.lang) for t in texts]
+        if cleaned is None:
+            cleaned = [clean_text(t, self.lang) for t in texts]
         token_ids = encode_batch(self.tokenizer, cleaned)
         n_tokens = [len(ids) for ids in token_ids]
         truncated = [False] * n
@@ -200,8 +202,11 @@ class SentimentReader:
         keyboard mashing and a letter repeated 3,000 times have none: BPE can spell them, but
         the models have never seen them as words, so there is nothing to judge.
         """
+        return self._known_units(clean_text(text, self.lang))
+
+    def _known_units(self, cleaned: str) -> int:
+        """``known_words`` of a text already cleaned."""
         lexicon = self.short.lexicon if self.short is not None else None
-        cleaned = clean_text(text, self.lang)
         return sum(
             1
             for unit in units_of(cleaned)
@@ -212,11 +217,12 @@ class SentimentReader:
         """Verdicts (and, with ``explain``, reasons) for a batch of raw texts."""
         if not texts:
             return []
-        probs, _, used, n_tokens, truncated = self.probabilities(texts)
+        cleaned = [clean_text(t, self.lang) for t in texts]
+        probs, _, used, n_tokens, truncated = self.probabilities(texts, cleaned)
         readings = []
         for i, text in enumerate(texts):
             p = probs[i]
-            judgeable = self.known_words(text) > 0
+            judgeable = self._known_units(cleaned[i]) > 0
             best = int(p.argmax())
             if not judgeable:  # no evidence: every class equally likely, shown as neutral
                 p, best = torch.full((3,), 1 / 3), self.labels.index("neu")
