@@ -382,3 +382,57 @@ def test_folding_nb_ratios_keeps_predictions() -> None:
     with torch.no_grad():
         expected = model(tokens, lengths, bag_ids, offsets)[0]
         assert torch.allclose(folded(tokens, lengths, bag_ids, offsets)[0], expected, atol=1e-5)
+
+
+# ------------------------------------------------------------------------ batching, pooling
+
+
+def test_length_batches_keep_a_padded_token_budget() -> None:
+    """Served batches: every text once, each batch within ``max_tokens`` padded tokens
+    (texts × the longest) unless it is one text alone, and similar lengths together."""
+    from ml.sentiment.features import length_batches
+
+    rng = random.Random(3)
+    lengths = [rng.choice([3, 40, 300, 512, 900]) for _ in range(60)]
+    batches = length_batches(lengths, 64, None, max_tokens=2048)
+    assert sorted(i for b in batches for i in b) == list(range(60))
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert padded <= 2048 or len(batch) == 1
+    # 4 reviews of 512 tokens a batch; the short texts go together
+    assert length_batches([512] * 9 + [10] * 5, 64, None, max_tokens=2048) == [
+        [9, 10, 11, 12, 13],
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8],
+    ]
+    # without a budget only the count limits a batch
+    assert [len(b) for b in length_batches([512] * 9, 8, None)] == [8, 1]
+
+
+def test_rnn_pooling_skips_padding_and_matches_the_masked_form() -> None:
+    """``rnn_logits`` pools each direction over real positions only: the same logits as
+    masking a padded batch, and a text reads the same alone as padded among longer ones."""
+    from ml.sentiment.model import pool_real_positions
+
+    torch.manual_seed(0)
+    h = torch.randn(3, 7, 5)
+    lengths = torch.tensor([7, 4, 1])
+    maxima, means = pool_real_positions(h, lengths)
+    valid = torch.arange(7)[None, :, None] < lengths[:, None, None]
+    assert torch.allclose(maxima, h.masked_fill(~valid, float("-inf")).amax(1))
+    assert torch.allclose(means, (h * valid).sum(1) / lengths[:, None])
+
+    model = SentimentRNN(vocab_size=50, n_classes=2, emb_dim=8, hidden=6, buckets=64).eval()
+    tokens = torch.randint(1, 50, (3, 7))
+    tokens[1, 4:] = 0
+    tokens[2, 1:] = 0
+    with torch.no_grad():
+        batch = model.rnn_logits(tokens, lengths)
+        alone = torch.cat(
+            [
+                model.rnn_logits(tokens[i : i + 1, :n], lengths[i : i + 1])
+                for i, n in enumerate(lengths.tolist())
+            ]
+        )
+    assert torch.allclose(batch, alone, atol=1e-5)
