@@ -324,6 +324,10 @@ def test_served_model_keeps_its_tables_in_fp16_and_reads_the_same(
     ckpt, test_csv = tiny_run
     texts = [text for text, _ in read_csv(test_csv)]
     served = SentimentClassifier.load(ckpt, quantize=True)
+    fp32 = SentimentClassifier.load(ckpt)  # loading never changes the checkpoint's numbers
+    for name, value in fp32.model.state_dict().items():
+        if name.startswith(("embedding", "bag.")):
+            assert torch.equal(served.model.state_dict()[name].float(), value), name
     assert served.model.embedding.weight.dtype == torch.float16
     assert served.model.bag.weight.dtype == torch.float16
     half, _, _ = served.channel_logits(texts, batch_size=8)

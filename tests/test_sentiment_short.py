@@ -95,6 +95,9 @@ def test_short_training_writes_a_calibrated_three_class_checkpoint(tiny_models: 
     # The encoder started from the review model: same tokenizer, so same ids.
     review = SentimentClassifier.load(tiny_models / "sentiment-en.pt")
     assert clf.tokenizer.to_str() == review.tokenizer.to_str()
+    # ...which the reader then holds once, for both models
+    reader = SentimentReader.load(tiny_models, "en")
+    assert reader.short is not None and reader.short.tokenizer is reader.review.tokenizer
 
 
 def test_reader_routes_by_length_and_reads_all_three_classes(tiny_models: Path) -> None:

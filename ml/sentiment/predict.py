@@ -87,16 +87,21 @@ class SentimentClassifier:
         ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
         if ckpt.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path}: not a sentiment checkpoint ({ckpt.get('format')!r})")
+        # The checkpoint holds every tensor in fp16 (``save_checkpoint``). Served (int8), the
+        # two big tables keep those very values in half the memory (12-14 MB less per model;
+        # the bot serves four); rnn_logits and bag_logits compute in fp32 from them. The rest
+        # is cast to fp32. The model takes the loaded tensors as they are (``assign``; its own
+        # freshly initialised ones are dropped) and is quantised in place: copying the weights
+        # into it and quantising a copy had held three fp32 versions of each table at once
+        # while the bot started (its peak memory). Not built under ``torch.device("meta")``:
+        # that context imports ~800 modules (sympy among them), 70 MB for good.
+        half = {"embedding.weight", "bag.weight"} if quantize else set()
         model = SentimentRNN(**ckpt["model_config"])
-        model.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()})
+        state = {k: v if k in half else v.float() for k, v in ckpt["state_dict"].items()}
+        model.load_state_dict(state, assign=True)
         model.to(device)
         if quantize:
             model = quantize_gru(model)
-            # The checkpoint holds every tensor in fp16 anyway (``save_checkpoint``), so the two
-            # big tables keep those very values in half the memory (12-14 MB less per model;
-            # the bot serves four); rnn_logits and bag_logits compute in fp32 from them.
-            model.embedding.half()
-            model.bag.half()
         lang = ckpt["lang"]
         meta = ckpt.get("meta", {})
         return cls(
@@ -193,11 +198,14 @@ class SentimentClassifier:
 
 
 def quantize_gru(model: SentimentRNN) -> SentimentRNN:
-    """int8 dynamic quantisation of the two GRUs (weights int8, activations quantised per call).
+    """int8 dynamic quantisation of the two GRUs (weights int8, activations quantised per call),
+    in place (a copy would hold the fp32 tables twice).
 
     The GRUs are ~95% of the time of a review; the rest stays fp32. ``quantize_dynamic`` is
     marked deprecated in favour of torchao, but it is what torch 2.13 ships for CPU GRUs.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {nn.GRU}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(
+            model, {nn.GRU}, dtype=torch.qint8, inplace=True
+        )

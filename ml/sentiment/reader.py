@@ -119,6 +119,9 @@ class SentimentReader:
         short = (
             SentimentClassifier.load(short_path, quantize=quantize) if short_path.exists() else None
         )
+        if short is not None and short.tokenizer.to_str() == review.tokenizer.to_str():
+            short.tokenizer = review.tokenizer  # the short model's encoder started as the
+            # review model's, so both files hold the same BPE: one copy is ~5 MB less
         return cls(review, short)
 
     @property
