@@ -209,12 +209,12 @@ class SentimentReader:
 
     def _known_units(self, cleaned: str) -> int:
         """``known_words`` of a text already cleaned."""
+        return sum(1 for unit in units_of(cleaned) if self._knows(unit))
+
+    def _knows(self, unit: str) -> bool:
+        """Is this word or emoticon a whole token of the vocabulary or in the lexicon?"""
         lexicon = self.short.lexicon if self.short is not None else None
-        return sum(
-            1
-            for unit in units_of(cleaned)
-            if f"▁{unit}" in self._vocab or (lexicon is not None and unit in lexicon)
-        )
+        return f"▁{unit}" in self._vocab or (lexicon is not None and unit in lexicon)
 
     def read(self, texts: list[str], explain: bool = True) -> list[Reading]:
         """Verdicts (and, with ``explain``, reasons) for a batch of raw texts."""
@@ -225,7 +225,7 @@ class SentimentReader:
         readings = []
         for i, text in enumerate(texts):
             p = probs[i]
-            judgeable = self._known_units(cleaned[i]) > 0
+            judgeable = any(map(self._knows, units_of(cleaned[i])))  # stops at the first
             best = int(p.argmax())
             if not judgeable:  # no evidence: every class equally likely, shown as neutral
                 p, best = torch.full((3,), 1 / 3), self.labels.index("neu")
