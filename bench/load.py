@@ -274,9 +274,11 @@ class Results:
     unanswered: int = 0
     skipped: int = 0  # service mode: a tick found every chat waiting (none sent)
     last_reply: float = 0.0
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)  # sent, kind, ms
 
     def record(self, kind: str, sent_at: float, call: dict[str, Any]) -> None:
         self.latencies[kind].append((call["time"] - sent_at) * 1000)
+        self.timeline.append((sent_at, kind, (call["time"] - sent_at) * 1000))
         text = str(call["params"].get("text", ""))
         kind = reply_kind(text)
         self.kinds[kind] += 1
@@ -443,6 +445,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         process.kill()
                         await process.wait()
         log_lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    if args.latencies_csv:
+        with args.latencies_csv.open("w", newline="", encoding="utf-8") as out:
+            rows = csv.writer(out)
+            rows.writerow(["sent_s", "kind", "latency_ms"])
+            rows.writerows((f"{t - t0:.4f}", k, f"{ms:.1f}") for t, k, ms in results.timeline)
 
     window = max(t1 - t0, 1e-9)
     throughput_window = max((results.last_reply or t1) - t0, 1e-9)
@@ -570,6 +577,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--bot-dir", default=str(ROOT), help="checkout whose bot runs")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the bot")
+    parser.add_argument(
+        "--latencies-csv", type=Path, help="write every reply's send time and latency here"
+    )
     parser.add_argument("--bot-log", type=Path, help="keep the bot's log here (default: dropped)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=6, help="uncounted exchanges first")

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from bot.config import CHAT_DATABASE_URL, ConfigError, load_settings
 from bot.logging_setup import setup_logging
-from bot.memory import limit_malloc_arenas, release_freed_memory
+from bot.memory import freeze_startup_objects, limit_malloc_arenas, release_freed_memory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("run", "webhook"):
         from bot.runner import run_bot
 
+        freeze_startup_objects()  # everything imported and loaded stays (bot/memory.py)
         return run_bot(settings, models)
 
     from bot.app import build_application
