@@ -30,6 +30,7 @@ its CPU share over the measured window (utime + stime of all its threads from
 
     python bench/load.py --mode capacity [--chats 200] [--duration 60 | --updates N]
     python bench/load.py --mode service [--rate 25] [--duration 60]
+    python bench/load.py --mode service --latencies-csv /tmp/lat.csv   # each reply: sent, kind, ms
     python bench/load.py --mode capacity --bot-dir /tmp/oldbot   # another checkout's bot
 
 ``--bot-dir`` runs the bot from another checkout (its ``bot`` and ``ml`` packages and its
