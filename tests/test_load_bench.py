@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ def test_capacity_run_answers_every_update(tmp_path: Path) -> None:
     command = [
         sys.executable, str(ROOT / "bench" / "load.py"), "--mode", "capacity", "--chats", "3",
         "--duration", "3", "--warmup", "2", "--data-dir", str(tmp_path), "--reply-timeout", "30",
+        "--latencies-csv", str(tmp_path / "latencies.csv"),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -35,6 +37,11 @@ def test_capacity_run_answers_every_update(tmp_path: Path) -> None:
     assert result["bot_peak_rss_mb"] > 0 and result["bot_log_errors"] == 0
     assert result["bot_log_problems"] == {}
     assert "processed" in done.stdout and "updates/s" in done.stdout
+    with (tmp_path / "latencies.csv").open(encoding="utf-8") as written:
+        rows = list(csv.DictReader(written))
+    assert len(rows) >= result["answered"]  # the measured replies, and the warm-up ones
+    assert {row["kind"] for row in rows} <= {"name", "review"}
+    assert all(float(row["latency_ms"]) > 0 for row in rows)
 
 
 def test_db_calls_bench_runs_both_ways(tmp_path: Path) -> None:
