@@ -269,7 +269,6 @@ async def wait_until_polling(api: FakeBotApi, process: asyncio.subprocess.Proces
 @dataclass
 class Results:
     sent: int = 0
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"name": [], "review": []})
     kinds: Counter = field(default_factory=Counter)
     other_samples: list[str] = field(default_factory=list)
     unanswered: int = 0
@@ -278,7 +277,6 @@ class Results:
     timeline: list[tuple[float, str, float]] = field(default_factory=list)  # sent, kind, ms
 
     def record(self, kind: str, sent_at: float, call: dict[str, Any]) -> None:
-        self.latencies[kind].append((call["time"] - sent_at) * 1000)
         self.timeline.append((sent_at, kind, (call["time"] - sent_at) * 1000))
         text = str(call["params"].get("text", ""))
         kind = reply_kind(text)
@@ -289,7 +287,15 @@ class Results:
 
     @property
     def answered(self) -> int:
-        return sum(len(v) for v in self.latencies.values())
+        return len(self.timeline)
+
+    @property
+    def latencies(self) -> dict[str, list[float]]:
+        """Reply latencies in ms by kind of message, in the order the replies came."""
+        by_kind: dict[str, list[float]] = {"name": [], "review": []}
+        for _, kind, ms in self.timeline:
+            by_kind[kind].append(ms)
+        return by_kind
 
 
 async def exchange(
@@ -461,10 +467,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{ceiling:g} updates/s and the bot kept up: its capacity is at least this "
             "(raise --chats)"
         )
-    everything = results.latencies["name"] + results.latencies["review"]
+    latencies = results.latencies
+    everything = latencies["name"] + latencies["review"]
     p50, p99 = latency_summary(everything) if everything else (float("nan"), float("nan"))
     per_kind = {}
-    for kind, values in results.latencies.items():
+    for kind, values in latencies.items():
         if values:
             k50, k99 = latency_summary(values)
             per_kind[kind] = {"n": len(values), "p50_ms": round(k50, 1), "p99_ms": round(k99, 1)}
