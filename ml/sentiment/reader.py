@@ -205,11 +205,7 @@ class SentimentReader:
         keyboard mashing and a letter repeated 3,000 times have none: BPE can spell them, but
         the models have never seen them as words, so there is nothing to judge.
         """
-        return self._known_units(clean_text(text, self.lang))
-
-    def _known_units(self, cleaned: str) -> int:
-        """``known_words`` of a text already cleaned."""
-        return sum(1 for unit in units_of(cleaned) if self._knows(unit))
+        return sum(1 for unit in units_of(clean_text(text, self.lang)) if self._knows(unit))
 
     def _knows(self, unit: str) -> bool:
         """Is this word or emoticon a whole token of the vocabulary or in the lexicon?"""
